@@ -1,0 +1,22 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+namespace FineR1.Benchmarks;
+
+/// <summary>
+/// Entry point: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*Tokenizer*'</c>.
+/// Benchmarks run in-process (<see cref="InProcessEmitToolchain"/>) so the same build runs on the GPU machine, which has
+/// the .NET runtime but no SDK (see docs/gpu.md).
+/// </summary>
+public static class Program
+{
+    public static void Main(string[] args)
+    {
+        var config = DefaultConfig.Instance
+            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+    }
+}
