@@ -56,6 +56,13 @@ jpg.save("exif6_40x24.jpg", quality=95, exif=exif.tobytes())
 ImageOps.exif_transpose(Image.open("exif6_40x24.jpg")).convert("RGB").save("exif6_40x24.expected.png")
 Image.open("exif6_40x24.jpg").convert("RGB").save("exif6_40x24.raw.expected.png")
 
+# All eight EXIF orientations (Pillow's exif_transpose is the reference).
+for o in range(1, 9):
+    exif = Image.Exif()
+    exif[0x0112] = o
+    jpg.save(f"exif{o}_40x24.jpg", quality=95, exif=exif.tobytes())
+    ImageOps.exif_transpose(Image.open(f"exif{o}_40x24.jpg")).convert("RGB").save(f"exif{o}_40x24.expected.png")
+
 # Plain RGB JPEG (decoder comparison with libjpeg in Pillow).
 Image.fromarray(source(64, 48)).save("rgb_64x48.jpg", quality=90)
 Image.open("rgb_64x48.jpg").convert("RGB").save("rgb_64x48.jpg.expected.png")
