@@ -36,20 +36,42 @@ public sealed class Qwen2VLImageProcessor
     /// <summary>Preprocesses decoded images (rows concatenated in order).</summary>
     public ProcessedImages Process(params RgbImage[] images) => Process(images.Select(i => (i, (string?)null)).ToArray());
 
-    private ProcessedImages Process((RgbImage Image, string? Source)[] images)
+    private unsafe ProcessedImages Process((RgbImage Image, string? Source)[] images)
     {
         if (images.Length == 0) throw new ArgumentException("no images given.");
-        var parts = images.Select(x => Patchify(x.Image, x.Source)).ToArray();
-        int rows = parts.Sum(p => p.Grid.PatchCount);
-        int cols = 3 * Options.TemporalPatchSize * Options.PatchSize * Options.PatchSize;
-        var all = new float[(long)rows * cols];
-        long offset = 0;
-        foreach (var p in parts) { p.Values.CopyTo(all, offset); offset += p.Values.LongLength; }
-        var grids = parts.Select(p => p.Grid).ToArray();
-        var pixelValues = torch.tensor(all, [rows, cols], ScalarType.Float32);
+        var planned = images.Select(x =>
+        {
+            var (h, w, grid) = PlanResize(x.Image.Height, x.Image.Width, x.Source);
+            return (Resized: BicubicResampler.Resize(x.Image, w, h, Options.Compatibility), Grid: grid);
+        }).ToArray();
+        int rows = planned.Sum(p => p.Grid.PatchCount);
+        int cols = PatchDim;
+        var grids = planned.Select(p => p.Grid).ToArray();
+        var pixelValues = torch.empty([rows, cols], ScalarType.Float32);
+        try
+        {
+            // Fill the tensor's own (native, unmoving) memory: no managed staging copy.
+            fixed (byte* start = pixelValues.bytes)
+            {
+                float* dst = (float*)start;
+                foreach (var (resized, grid) in planned)
+                {
+                    WritePatches(resized, grid, dst);
+                    dst += (long)grid.PatchCount * cols;
+                }
+            }
+        }
+        catch
+        {
+            pixelValues.Dispose();
+            throw;
+        }
         var gridThw = torch.tensor(grids.SelectMany(g => new long[] { g.T, g.H, g.W }).ToArray(), [grids.Length, 3], ScalarType.Int64);
         return new ProcessedImages(pixelValues, gridThw, grids, Options.MergeSize);
     }
+
+    /// <summary>Values per patch row: <c>3 · TemporalPatchSize · PatchSize²</c> (1176).</summary>
+    public int PatchDim => 3 * Options.TemporalPatchSize * Options.PatchSize * Options.PatchSize;
 
     /// <summary>The size an image of <paramref name="width"/>×<paramref name="height"/> is resized to, and its grid.</summary>
     public (int Height, int Width, ImageGrid Grid) PlanResize(int height, int width, string? source = null)
@@ -61,38 +83,46 @@ public sealed class Qwen2VLImageProcessor
     /// <summary>
     /// Resizes and normalises one image and returns its patches as a flat row-major <c>[patches, 1176]</c> array.
     /// </summary>
-    public (float[] Values, ImageGrid Grid) Patchify(RgbImage image, string? source = null)
+    public unsafe (float[] Values, ImageGrid Grid) Patchify(RgbImage image, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         var (h, w, grid) = PlanResize(image.Height, image.Width, source);
         var resized = BicubicResampler.Resize(image, w, h, Options.Compatibility);
+        var values = new float[(long)grid.PatchCount * PatchDim];
+        fixed (float* dst = values) WritePatches(resized, grid, dst);
+        return (values, grid);
+    }
+
+    // Writes grid.PatchCount rows of PatchDim floats at dst from an image already resized to the grid.
+    private unsafe void WritePatches(RgbImage resized, ImageGrid grid, float* dst)
+    {
         int ps = Options.PatchSize, ms = Options.MergeSize, tps = Options.TemporalPatchSize;
-        int patchArea = ps * ps, cols = 3 * tps * patchArea;
-        var values = new float[(long)grid.PatchCount * cols];
+        int patchArea = ps * ps, cols = PatchDim, w = resized.Width;
         var px = resized.Pixels;
+        var luts = _lut;
         int blocksW = grid.W / ms;
+        nint basePtr = (nint)dst;
         Parallel.For(0, grid.PatchCount, row =>
         {
+            float* values = (float*)basePtr + (long)row * cols;
             // row -> (block row, block col, row in block, col in block), raster order at both levels
             int inBlock = row % (ms * ms), block = row / (ms * ms);
             int py0 = ((block / blocksW) * ms + inBlock / ms) * ps;
             int px0 = ((block % blocksW) * ms + inBlock % ms) * ps;
-            long rowStart = (long)row * cols;
             for (int c = 0; c < 3; c++)
             {
-                var lut = _lut[c];
-                long channelStart = rowStart + (long)c * tps * patchArea;
+                var lut = luts[c];
+                float* channel = values + c * tps * patchArea;
                 for (int y = 0; y < ps; y++)
                 {
                     int src = ((py0 + y) * w + px0) * 3 + c;
-                    long dst = channelStart + y * ps;
-                    for (int x = 0; x < ps; x++, src += 3) values[dst + x] = lut[px[src]];
+                    float* line = channel + y * ps;
+                    for (int x = 0; x < ps; x++, src += 3) line[x] = lut[px[src]];
                 }
                 for (int t = 1; t < tps; t++)
-                    Array.Copy(values, channelStart, values, channelStart + (long)t * patchArea, patchArea);
+                    Buffer.MemoryCopy(channel, channel + t * patchArea, patchArea * sizeof(float), patchArea * sizeof(float));
             }
         });
-        return (values, grid);
     }
 
     // HF's float32 arithmetic, one value per byte. Torchvision backend: (v - mean·255) / (std·255) with mean/std scaled in
