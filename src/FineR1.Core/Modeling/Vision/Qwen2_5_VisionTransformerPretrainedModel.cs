@@ -39,6 +39,7 @@ public sealed class Qwen2_5_VisionTransformerPretrainedModel : nn.Module<Tensor,
         : base(nameof(Qwen2_5_VisionTransformerPretrainedModel))
     {
         ArgumentNullException.ThrowIfNull(config);
+        // Qwen2_5_VLConfig.Validate checks these for a loaded config.json; a vision config built in code is checked here.
         if (config.HiddenSize % config.NumHeads != 0)
             throw new ConfigurationException($"vision hidden_size {config.HiddenSize} is not divisible by num_heads {config.NumHeads}.");
         if (config.HeadDim % 4 != 0)
