@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace FineR1.Training.Optimization;
 
-/// <summary>Outcome of <see cref="GradientClipping.ClipAndStep"/>.</summary>
+/// <summary>Outcome of <see cref="GradientClipping.ClipAndStep(IReadOnlyList{Parameter}, Action, double)"/>.</summary>
 /// <param name="GradNorm">Total L2 norm of the gradients before clipping (NaN/∞ when non-finite).</param>
 /// <param name="Stepped">False when the step was skipped because the norm was not finite.</param>
 public sealed record OptimizerStepResult(double GradNorm, bool Stepped);

@@ -1,5 +1,4 @@
 using FineR1.Training.Optimization;
-using FineR1.Training.Tests.Tapo;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,7 +29,7 @@ internal sealed class TinyNet : nn.Module<Tensor, Tensor>
     }
 }
 
-public sealed class OptimizationTests : TorchTestBase
+public sealed class OptimizationTests
 {
     [Theory]
     [InlineData("model.layers.0.input_layernorm.weight", true)]

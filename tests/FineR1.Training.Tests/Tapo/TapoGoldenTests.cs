@@ -6,7 +6,7 @@ namespace FineR1.Training.Tests.Tapo;
 
 /// <summary>Every number of tests/Fixtures/tapo/golden.json (reference TAPO functions), relative tolerance 1e-5.</summary>
 [Trait("Category", "Golden")]
-public sealed class TapoGoldenTests : TorchTestBase
+public sealed class TapoGoldenTests
 {
     private const double Rel = 1e-5;
     private static GoldenTapo G => GoldenTapo.Load();

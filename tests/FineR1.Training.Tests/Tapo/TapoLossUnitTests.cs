@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tests.Tapo;
 
 /// <summary>Hand-computed cases and edge behaviour of the TAPO loss functions.</summary>
-public sealed class TapoLossUnitTests : TorchTestBase
+public sealed class TapoLossUnitTests
 {
     [Fact]
     public void AverageLoss_token_and_seq_follow_the_worked_example()
