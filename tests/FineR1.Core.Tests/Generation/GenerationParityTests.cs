@@ -132,6 +132,35 @@ public class GenerationParityTests
         foreach (var image in images) image.PixelValues.Dispose();
     }
 
+    [Theory, MemberData(nameof(FixtureFolders))]
+    public void Decoding_the_real_model_keeps_live_native_tensors_constant(string folder)
+    {
+        var config = Qwen2_5_VLConfig.Load(folder);
+        using var loaded = LoadModel(folder, config);
+        using var inputs = GenerationInputs.LeftPad([new GenerationPrompt([10, 11, 12]), new GenerationPrompt([40])], padTokenId: 0);
+        var options = new GenerationOptions { MaxNewTokens = 40, DoSample = true, TopP = 0.9, Seed = 3, StopTokenIds = [], PadTokenId = 0 };
+        var live = new Dictionary<int, long>();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(loaded.Model, loaded.Visual), inputs, options,
+            t => { if (t.Row == 0) live[t.Step] = DisposeScopeManager.Statistics.ThreadTotalLiveCount; });
+        Assert.Equal(live[5], live[35]);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void Images_without_a_vision_tower_are_rejected()
+    {
+        var folder = TestPaths.Fixture("qwen2_5_vl", "tiny-a");
+        var config = Qwen2_5_VLConfig.Load(folder);
+        using var loaded = LoadModel(folder, config);
+        using var pixels = zeros(48, 1176);
+        using var inputs = GenerationInputs.LeftPad([new GenerationPrompt([10, 498, 500, 499], [new PromptImage(pixels, [1, 6, 8])])], 0);
+        var e = Assert.Throws<ArgumentException>(() =>
+            SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(loaded.Model, (Qwen2_5_VisionTransformerPretrainedModel?)null), inputs,
+                new GenerationOptions { MaxNewTokens = 2, PadTokenId = 0 }));
+        Assert.Contains("vision tower", e.Message);
+    }
+
     /// <summary>Keeps a CPU copy of every logits tensor the loop receives.</summary>
     private sealed class RecordingModel(IGenerationModel inner) : IGenerationModel
     {
