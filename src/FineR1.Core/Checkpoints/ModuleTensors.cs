@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,7 +39,12 @@ internal static class ModuleTensors
     {
         yield return new ReferenceKey(tensor);
         yield return ("handle", tensor.Handle);
-        if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+        // Same storage, offset, shape, strides and dtype: the same memory whatever the managed wrapper (TorchSharp's
+        // Embedding.weight getter, for one, returns a new wrapper each time). Works on every device.
+        if (StoragePointer(tensor) is { } storage && storage != IntPtr.Zero)
+            yield return ("storage", tensor.device.ToString(), storage, tensor.storage_offset(), tensor.dtype,
+                string.Join(",", tensor.shape), string.Join(",", tensor.stride()));
+        else if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
         {
             long bytes = TensorMemory.ByteSize(tensor);
             if (bytes > 0 && bytes <= int.MaxValue)
@@ -48,6 +54,35 @@ internal static class ModuleTensors
                 yield return ("cpu", address, tensor.dtype, string.Join(",", tensor.shape));
             }
         }
+    }
+
+    /// <summary>TorchSharp's own (internal) binding of <c>tensor.storage().data_ptr()</c>, found once by reflection.
+    /// The public <c>Tensor.storage&lt;T&gt;()</c> would copy BF16/F16 tensors to another dtype first.</summary>
+    private static readonly Func<IntPtr, IntPtr>? StorageDataPtr = FindStorageDataPtr();
+
+    /// <summary>True when storage pointers are available (tied weights then found on any device).</summary>
+    internal static bool HasStoragePointer => StorageDataPtr is not null;
+
+    private static Func<IntPtr, IntPtr>? FindStorageDataPtr()
+    {
+        try
+        {
+            var method = typeof(torch).Assembly.GetType("TorchSharp.PInvoke.NativeMethods")?.GetMethod("THSStorage_data_ptr",
+                System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic,
+                [typeof(IntPtr)]);
+            return method?.ReturnType == typeof(IntPtr) ? method.CreateDelegate<Func<IntPtr, IntPtr>>() : null;
+        }
+        catch (Exception e) when (e is ArgumentException or MemberAccessException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static IntPtr? StoragePointer(Tensor tensor)
+    {
+        if (StorageDataPtr is null || tensor.NumberOfElements == 0) return null;
+        try { return StorageDataPtr(tensor.Handle); }
+        catch (Exception e) when (e is EntryPointNotFoundException or MarshalDirectiveException) { return null; }
     }
 
     /// <summary>Compares tensors by object identity.</summary>
