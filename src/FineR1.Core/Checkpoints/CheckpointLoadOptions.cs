@@ -20,6 +20,14 @@ public sealed record CheckpointLoadOptions
     /// <summary>When true, no checkpoint tensor without a module counterpart is an error (they are only reported).</summary>
     public bool AllowUnexpected { get; init; }
 
+    /// <summary>
+    /// Loads a part of the model into a module of its own: only checkpoint tensors under this prefix are considered
+    /// (in either spelling) and the prefix is removed from their names; the rest of the checkpoint is ignored.
+    /// E.g. <c>"model.visual."</c> loads <c>visual.blocks.0.norm1.weight</c> (or <c>model.visual.blocks.0.norm1.weight</c>)
+    /// into a vision tower's <c>blocks.0.norm1.weight</c>.
+    /// </summary>
+    public string? Prefix { get; init; }
+
     /// <summary>Everything must match exactly (the default).</summary>
     public static CheckpointLoadOptions Strict { get; } = new();
 

@@ -74,9 +74,10 @@ public static class CheckpointLoader
         var unexpected = new List<string>();
         foreach (var (key, tensor) in checkpoint.Tensors.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            string? target = byName.ContainsKey(key) ? key
-                : byName.ContainsKey(CheckpointKeys.ToTransformers5(key)) ? CheckpointKeys.ToTransformers5(key)
-                : byName.ContainsKey(CheckpointKeys.ToTransformers4(key)) ? CheckpointKeys.ToTransformers4(key)
+            if (WithoutPrefix(key, options.Prefix) is not { } local) continue;
+            string? target = byName.ContainsKey(local) ? local
+                : byName.ContainsKey(CheckpointKeys.ToTransformers5(local)) ? CheckpointKeys.ToTransformers5(local)
+                : byName.ContainsKey(CheckpointKeys.ToTransformers4(local)) ? CheckpointKeys.ToTransformers4(local)
                 : null;
             if (target is null) { unexpected.Add(key); continue; }
             if (sourceOf.TryGetValue(target, out var other))
@@ -132,6 +133,16 @@ public static class CheckpointLoader
                 $"{fatalUnexpected.Count} checkpoint tensor(s) have no counterpart in the module: {List(fatalUnexpected)}. " +
                 "Pass CheckpointLoadOptions.IgnoreUnexpected or AllowUnexpected to skip them.", checkpoint.Source);
         return new LoadPlan(reads, tied, missing, unexpected, tiedDuplicates);
+    }
+
+    /// <summary>The name relative to <paramref name="prefix"/> (matched in both spellings), or null outside it.</summary>
+    private static string? WithoutPrefix(string key, string? prefix)
+    {
+        if (string.IsNullOrEmpty(prefix)) return key;
+        if (key.StartsWith(prefix, StringComparison.Ordinal)) return key[prefix.Length..];
+        var key5 = CheckpointKeys.ToTransformers5(key);
+        var prefix5 = CheckpointKeys.ToTransformers5(prefix);
+        return key5.StartsWith(prefix5, StringComparison.Ordinal) ? key5[prefix5.Length..] : null;
     }
 
     /// <summary>Reads one checkpoint tensor into <paramref name="destination"/>; returns the bytes read.</summary>

@@ -265,3 +265,24 @@ public sealed class CheckpointLoaderTests
         Assert.True(parameter.requires_grad);
     }
 }
+
+public sealed class CheckpointRealModuleTests
+{
+    [Theory]
+    [Trait("Category", "Parity")]
+    [InlineData("model.visual.")]
+    [InlineData("visual.")]
+    public void Fixture_VisionPart_LoadsIntoTheRealVisionTower_Exactly(string prefix)
+    {
+        var config = FineR1.Core.Configuration.Qwen2_5_VLConfig.Load(TestPaths.Fixture("qwen2_5_vl", "tiny-a", "config.json"));
+        using var tower = new FineR1.Core.Modeling.Vision.Qwen2_5_VisionTransformerPretrainedModel(config.Vision);
+
+        var report = CheckpointLoader.Load(tower, Path.GetDirectoryName(CheckpointTestFiles.TinyA)!, new CheckpointLoadOptions { Prefix = prefix });
+
+        Assert.True(report.IsExact);
+        Assert.Equal(tower.state_dict().Count, report.Loaded.Count);
+        using var file = SafetensorsFile.Open(CheckpointTestFiles.TinyA);
+        using var expected = file.Read("visual.blocks.3.attn.qkv.weight");
+        Assert.True(CheckpointTestFiles.BitEqual(expected, tower.blocks[3].attn.qkv.weight!));
+    }
+}
