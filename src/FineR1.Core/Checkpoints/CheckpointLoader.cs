@@ -90,6 +90,10 @@ public static class CheckpointLoader
         // Shapes must agree exactly; the dtype is converted.
         foreach (var (target, source) in sourceOf)
         {
+            if (byName[target].Tensor.device_type == DeviceType.META)
+                throw new CheckpointException(
+                    $"the module's '{target}' is on the meta device (no memory to load into); build the model on the CPU or a GPU.",
+                    checkpoint.Source);
             var expected = byName[target].Tensor.shape;
             if (!expected.SequenceEqual(source.Entry.Shape))
                 throw new CheckpointException(
