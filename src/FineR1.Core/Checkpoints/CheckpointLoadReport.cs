@@ -1,6 +1,6 @@
 namespace FineR1.Core.Checkpoints;
 
-/// <summary>What <see cref="CheckpointLoader.Load"/> did.</summary>
+/// <summary>What <see cref="CheckpointLoader.Load(TorchSharp.torch.nn.Module, string, CheckpointLoadOptions?)"/> did.</summary>
 /// <param name="Source">The folder or file loaded.</param>
 /// <param name="Files">The safetensors files read (one, or every shard).</param>
 /// <param name="Loaded">Module tensor name → checkpoint name it was read from (they differ for 4.x spellings).</param>
