@@ -2,7 +2,6 @@ using System.Diagnostics;
 using FineR1.Core.Configuration;
 using FineR1.Core.Generation;
 using FineR1.Core.Modeling;
-using FineR1.Core.Modeling.Vision;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,7 +17,6 @@ public sealed class GenerationWorkload : IDisposable
 {
     public const int NewTokens = 128;
     private readonly Qwen2_5_VLForConditionalGeneration _model;
-    private readonly Qwen2_5_VisionTransformerPretrainedModel _visual;
     private readonly Qwen2_5_VLGenerationModel _generator;
 
     public Qwen2_5_VLConfig Config { get; }
@@ -35,10 +33,8 @@ public sealed class GenerationWorkload : IDisposable
         Device = device;
         manual_seed(0);
         _model = new Qwen2_5_VLForConditionalGeneration(Config, device, dtype);
-        _visual = new Qwen2_5_VisionTransformerPretrainedModel(Config.Vision, device, dtype);
         _model.eval();
-        _visual.eval();
-        _generator = new Qwen2_5_VLGenerationModel(_model, _visual);
+        _generator = new Qwen2_5_VLGenerationModel(_model);
     }
 
     /// <summary>The baseline's prompt: <c>&lt;|im_start|&gt;user\n&lt;|vision_start|&gt;</c> + 256 pads + … + assistant header.</summary>
@@ -79,9 +75,5 @@ public sealed class GenerationWorkload : IDisposable
         return (s, batch * (double)NewTokens / s, result);
     }
 
-    public void Dispose()
-    {
-        _model.Dispose();
-        _visual.Dispose();
-    }
+    public void Dispose() => _model.Dispose();
 }
