@@ -43,9 +43,10 @@ public class QwenTokenizerParityTests
             var candidates = encoders(c);
             if (candidates.Length == 0) continue;
             var got = candidates.Select(t => t.Encode(c.Text)).ToList();
-            if (!got.Any(ids => ids.SequenceEqual(c.Ids)))
+            var matching = got.FindIndex(ids => ids.SequenceEqual(c.Ids));
+            if (matching < 0)
                 failures.Add($"case {index} {JsonSerializer.Serialize(c.Text)}: expected {Show(c.Ids)} got {string.Join(" / ", got.Select(Show))}");
-            var back = candidates[0].Decode(c.Ids);
+            var back = candidates[Math.Max(matching, 0)].Decode(c.Ids);
             if (back != c.Text.Normalize(NormalizationForm.FormC))
                 failures.Add($"case {index} {JsonSerializer.Serialize(c.Text)}: decodes to {JsonSerializer.Serialize(back)}");
             if (failures.Count >= 20) break;
