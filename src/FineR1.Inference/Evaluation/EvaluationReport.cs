@@ -38,7 +38,6 @@ public sealed record PaperRow(string Metric, IReadOnlyList<DatasetScore> Dataset
 public sealed record EvaluationReport
 {
     /// <summary>Protocol run.</summary>
-    [JsonConverter(typeof(JsonStringEnumConverter))]
     public EvalProtocol Protocol { get; init; }
     /// <summary>Per-file scores.</summary>
     public required IReadOnlyList<FileScore> Files { get; init; }
