@@ -46,3 +46,20 @@ public class SiglipTokenizerTests
         Assert.Contains(dir.Path, e.Message);
     }
 }
+
+public class SentencePieceModelPatchTests
+{
+    [Fact]
+    public void Microsoft_ML_Tokenizers_needs_the_patch_for_bos_id_minus_one()
+    {
+        // If this starts passing without the patch, Microsoft.ML.Tokenizers was fixed and the patch can go.
+        Assert.ThrowsAny<Exception>(() => Microsoft.ML.Tokenizers.SentencePieceTokenizer.Create(
+            new MemoryStream(TinySentencePieceModel.Build()), addBeginningOfSentence: false, addEndOfSentence: false));
+        var patched = FineR1.Inference.Siglip.SentencePieceModelPatch.EnsureBosPiece(TinySentencePieceModel.Build());
+        var sp = Microsoft.ML.Tokenizers.SentencePieceTokenizer.Create(new MemoryStream(patched), addBeginningOfSentence: false, addEndOfSentence: false);
+        Assert.Equal(4, sp.Vocabulary["\u2581black"]);                       // existing ids unchanged
+        Assert.Equal(3 + TinySentencePieceModel.NormalPieces.Length, sp.Vocabulary["<s>"]);   // appended after them
+        var again = FineR1.Inference.Siglip.SentencePieceModelPatch.EnsureBosPiece(patched);
+        Assert.Equal(patched, again);                                        // a valid bos_id is left alone
+    }
+}
