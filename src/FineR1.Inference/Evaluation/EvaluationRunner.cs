@@ -114,6 +114,13 @@ public sealed partial class EvaluationRunner
             Report();
         }
 
+        // Embed the texts of resumed records in large batches up front rather than one record at a time.
+        if (!closed && _similarity is not null)
+            _similarity.Prefetch(lines.Where(l => l.Record is not null).SelectMany(l =>
+                journal.Done(fileName, l.Record!.LineNumber) is { } s
+                    ? new[] { AnswerExtractor.OpenWorldBase(s.Output!), l.Record.GroundTruth, Anchor(l.Record, options) }
+                    : []));
+
         foreach (var line in lines)
         {
             ct.ThrowIfCancellationRequested();

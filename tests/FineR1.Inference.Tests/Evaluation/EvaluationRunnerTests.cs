@@ -218,3 +218,39 @@ public class EvaluationRunnerTests : IDisposable
 
     private static string Fixture(string name) => TestPaths.Fixture("eval", "tiny", name);
 }
+
+public class EvaluationRunnerResumeEmbeddingTests : IDisposable
+{
+    private readonly TempDir _dir = TestPaths.NewTempDir();
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Resumed_open_world_records_embed_each_text_once_and_score_the_same()
+    {
+        string root = _dir.File("images");
+        foreach (var img in new[] { "a.jpg", "b.jpg" })
+        {
+            var p = Path.Combine(root, "bird_200/images/001.Black_footed_Albatross", img);
+            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
+            File.WriteAllBytes(p, []);
+        }
+        Dictionary<string, float[]> Vectors() => new()
+        {
+            ["Black Footed Albatross"] = [1, 0, 0], ["Black_Footed Albatross"] = [0.8f, 0.6f, 0],
+            ["It is a Black Footed Albatross."] = [0.6f, 0, 0.8f], ["object"] = [0, 1, 0],
+        };
+        var options = new EvaluationOptions
+        {
+            Files = [TestPaths.Fixture("eval", "tiny", "bird_seen.jsonl")], ImageRoot = root,
+            Protocol = EvalProtocol.OpenWorld, ResultsPath = _dir.File("r.jsonl"),
+        };
+        var outputs = new Dictionary<string, string?> { ["a.jpg"] = "<answer>Black_Footed Albatross</answer>", ["b.jpg"] = "It is a Black Footed Albatross." };
+        var first = await new EvaluationRunner(new FakePredictor(outputs), new FakeEmbedder(Vectors())).RunAsync(options, null, TestContext.Current.CancellationToken);
+
+        var embedder = new FakeEmbedder(Vectors());
+        var resumed = await new EvaluationRunner(new FakePredictor(new()), embedder).RunAsync(options, null, TestContext.Current.CancellationToken);
+        Assert.Equal(70.0, first.Files.Single().SemanticSimilarity!.Value, 4);
+        Assert.Equal(first.Files.Single().SemanticSimilarity, resumed.Files.Single().SemanticSimilarity);
+        Assert.Equal(4, embedder.Embedded.Count);   // 2 predictions + ground truth + anchor, each once
+    }
+}
