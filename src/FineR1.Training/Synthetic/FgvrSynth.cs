@@ -149,12 +149,13 @@ public static class FgvrSynth
         var list = new List<TapoTriplet>();
         foreach (var s in species.Where(s => s.IsSeen))
         {
+            // The split gives every seen species a seen one-attribute neighbour (the nearest seen species otherwise).
             var negatives = species.Where(n => n.IsSeen && n.SuperCategory == s.SuperCategory && s.Distance(n) == 1).ToList();
             for (int shot = 0; shot < o.Shots; shot++)
             {
                 var rng = SynthRandom.For(o.Seed, Streams.Tapo, s.Index, shot);
                 var positive = images[(s.Index, SynthImagePool.Train, o.Shots + rng.Next(o.TrainImagesPerSpecies - o.Shots))];
-                var negSpecies = rng.Pick(negatives); // the split guarantees every seen species a seen neighbour
+                var negSpecies = negatives.Count > 0 ? rng.Pick(negatives) : Nearest(s, species.Where(n => n.IsSeen).ToList(), 1, rng)[0];
                 var negative = images[(negSpecies.Index, SynthImagePool.Train, rng.Next(o.TrainImagesPerSpecies))];
                 var question = rng.Pick(s.SuperCategory.TrainQuestions);
                 list.Add(new TapoTriplet(images[(s.Index, SynthImagePool.Train, shot)], positive, negative, FineR1Prompts.TapoProblem(question), s.Name));

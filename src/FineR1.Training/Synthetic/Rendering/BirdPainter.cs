@@ -20,7 +20,7 @@ internal sealed class BirdPainter : IObjectPainter
     {
         var v = species.Values;
         var body = Palette.Jitter(rng.Pick(Palette.BirdBody), rng, 12 * variation);
-        var wing = Palette.Shade(body, 0.78f);
+        var wing = Palette.Shade(body, 0.68f);
         var breast = Palette.Jitter(rng.Pick(Palette.BirdBreast), rng, 8 * variation);
         var beakColour = rng.Chance(0.5) ? new SKColor(60, 58, 55) : new SKColor(200, 170, 90);
         float tilt = rng.Range(-8, 8) * variation;
@@ -57,10 +57,10 @@ internal sealed class BirdPainter : IObjectPainter
         wingPath.AddOval(new SKRect(-24, -9, 10, 8));
         FillOutlined(canvas, wingPath, wing);
         canvas.ClipPath(wingPath, SKClipOperation.Intersect, true);
-        using (var bar = Stroke(new SKColor(250, 250, 250), 3.2f))
+        using (var bar = Stroke(new SKColor(250, 250, 250), 4.2f))
         {
-            if (v[1] >= 1) canvas.DrawLine(-2, -10, -6, 10, bar);
-            if (v[1] >= 2) canvas.DrawLine(-10, -10, -14, 10, bar);
+            if (v[1] >= 1) canvas.DrawLine(-1, -10, -5, 10, bar);
+            if (v[1] >= 2) canvas.DrawLine(-11, -10, -15, 10, bar);
         }
         canvas.Restore();
         canvas.Restore();

@@ -6,9 +6,9 @@ namespace FineR1.Training.Synthetic.Taxonomy;
 /// </summary>
 internal static class SpeciesNames
 {
-    private static readonly string[] Onsets = ["b", "c", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gr", "pr", "tr", "th", "sh", "qu", "h", "j", "sel", "cor"];
-    private static readonly string[] Vowels = ["a", "e", "i", "o", "u", "a", "e", "o", "ia", "ei", "ou", "y"];
-    private static readonly string[] Codas = ["", "", "", "n", "r", "l", "s", "m", "th", "x", "nd", "rn"];
+    private static readonly string[] Onsets = ["b", "c", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gr", "pr", "tr", "th", "sh", "h", "sel", "cor", "v", "m"];
+    private static readonly string[] Vowels = ["a", "e", "i", "o", "u", "a", "e", "o", "ia", "ei", "ou", "i"];
+    private static readonly string[] Codas = ["", "", "", "n", "r", "l", "s", "m", "th", "n", "nd", "rn"];
 
     private static readonly string[] BirdGroups = ["Tanager", "Warbler", "Finch", "Shrike", "Vireo", "Bunting", "Thrush", "Pipit", "Wren", "Sparrow", "Oriole", "Grosbeak"];
     private static readonly string[] ButterflyGroups = ["Skipper", "Fritillary", "Hairstreak", "Admiral", "Ringlet", "Satyr", "Emperor", "Nymph", "Metalmark", "Crescent"];
