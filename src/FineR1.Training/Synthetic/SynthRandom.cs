@@ -53,6 +53,17 @@ internal sealed class SynthRandom
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
+    /// <summary>
+    /// Approximately standard normal from one 64-bit draw: the sum of four 16-bit uniforms (Irwin–Hall), centred and
+    /// scaled to unit variance; range ±3.46. Cheap enough for per-pixel noise.
+    /// </summary>
+    public float ApproxGaussian()
+    {
+        ulong r = NextUInt64();
+        uint sum = (uint)(r & 0xFFFF) + (uint)((r >> 16) & 0xFFFF) + (uint)((r >> 32) & 0xFFFF) + (uint)(r >> 48);
+        return (sum / 65536f - 2f) * 1.7320508f; // variance of the sum of 4 U(0,1) is 1/3
+    }
+
     /// <summary>A uniformly chosen element.</summary>
     public T Pick<T>(IReadOnlyList<T> items) => items[Next(items.Count)];
 

@@ -73,15 +73,15 @@ internal static class SceneRenderer
 
     private static unsafe void ApplyLightingAndNoise(SKBitmap bitmap, SynthRandom rng, float variation)
     {
-        float contrast = 1 + rng.Range(-0.3f, 0.2f) * variation;
-        float brightness = rng.Range(-28, 28) * variation;
+        float contrast = 1 + rng.Range(-0.2f, 0.15f) * variation;
+        float brightness = rng.Range(-22, 22) * variation;
         float castR = rng.Range(-10, 10) * variation, castG = rng.Range(-10, 10) * variation, castB = rng.Range(-10, 10) * variation;
         float sigma = rng.Range(1.5f, 9f) * variation;
         byte* p = (byte*)bitmap.GetPixels();
         int n = bitmap.Width * bitmap.Height;
         for (int i = 0; i < n; i++, p += 4)
         {
-            float noise = sigma > 0 ? (float)rng.Gaussian() * sigma : 0;
+            float noise = sigma > 0 ? rng.ApproxGaussian() * sigma : 0;
             p[0] = Clamp((p[0] - 128) * contrast + 128 + brightness + castR + noise);
             p[1] = Clamp((p[1] - 128) * contrast + 128 + brightness + castG + noise);
             p[2] = Clamp((p[2] - 128) * contrast + 128 + brightness + castB + noise);
