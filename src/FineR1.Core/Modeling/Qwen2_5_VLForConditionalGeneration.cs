@@ -1,0 +1,85 @@
+using FineR1.Core.Configuration;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineR1.Core.Modeling;
+
+/// <summary>
+/// Qwen2.5-VL with its language-model head (HF <c>Qwen2_5_VLForConditionalGeneration</c>). Parameter names follow
+/// transformers 5.x: <c>model.visual.*</c>, <c>model.language_model.*</c>, <c>lm_head.weight</c>.
+/// </summary>
+/// <remarks>
+/// With <c>tie_word_embeddings</c> (3B) <c>lm_head.weight</c> is the very <c>embed_tokens</c> parameter (one tensor,
+/// listed under both names in the state dict, as in HF). Use <see cref="UniqueParameters"/> to hand parameters to an
+/// optimizer so a tied tensor is not updated twice.
+/// </remarks>
+public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module
+{
+    /// <summary>Vision tower + decoder.</summary>
+    public Qwen2_5_VLModel model;
+    /// <summary>Output projection <c>[vocab, hidden]</c>, no bias.</summary>
+    public Linear lm_head;
+
+    /// <summary>The model's configuration.</summary>
+    public Qwen2_5_VLConfig Config { get; }
+
+    /// <summary>
+    /// Creates the model with freshly initialised weights (load a checkpoint afterwards). <paramref name="device"/>
+    /// may be <c>new Device("meta")</c> to list names and shapes without allocating memory.
+    /// </summary>
+    public Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig config, Device? device = null, ScalarType? dtype = null)
+        : base(nameof(Qwen2_5_VLForConditionalGeneration))
+    {
+        Config = config;
+        model = new Qwen2_5_VLModel(config, device, dtype);
+        var text = config.Text;
+        if (text.TieWordEmbeddings)
+        {
+            // Allocate nothing for the head: its weight is the embedding parameter itself.
+            lm_head = nn.Linear(text.HiddenSize, text.VocabSize, hasBias: false, device: new Device(DeviceType.META), dtype: dtype);
+            lm_head.weight = model.language_model.embed_tokens.weight!;
+        }
+        else
+        {
+            lm_head = nn.Linear(text.HiddenSize, text.VocabSize, hasBias: false, device: device, dtype: dtype);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Forward pass returning logits (and the loss when <paramref name="labels"/> are given).
+    /// </summary>
+    /// <param name="inputIds">Token ids <c>[B, T]</c>.</param>
+    /// <param name="inputsEmbeds">Or precomputed embeddings <c>[B, T, hidden]</c>.</param>
+    /// <param name="positionIds">M-RoPE positions <c>[3, B, T]</c>; null = computed (see <see cref="Qwen2_5_VLModel.forward"/>).</param>
+    /// <param name="attentionMask"><c>[B, past + T]</c>, 0 for left padding; null = none.</param>
+    /// <param name="cache">Preallocated KV cache.</param>
+    /// <param name="imageGridThw"><c>[images, 3]</c>.</param>
+    /// <param name="imageEmbeds">Vision features <c>[image_tokens, hidden]</c> for all images in prompt order.</param>
+    /// <param name="labels"><c>[B, T]</c> unshifted labels with -100 where unsupervised (see <see cref="LanguageModelLoss"/>).</param>
+    /// <param name="logitsToKeep">0 = logits for all positions; k &gt; 0 = only the last k (generation uses 1).</param>
+    public CausalLMOutput forward(Tensor? inputIds = null, Tensor? inputsEmbeds = null, Tensor? positionIds = null,
+        Tensor? attentionMask = null, KvCache? cache = null, Tensor? imageGridThw = null, Tensor? imageEmbeds = null,
+        Tensor? labels = null, long logitsToKeep = 0)
+    {
+        using var scope = NewDisposeScope();
+        var output = model.forward(inputIds, inputsEmbeds, positionIds, attentionMask, cache, imageGridThw, imageEmbeds);
+        var hidden = output.LastHiddenState;                                             // [B, T, hidden]
+        if (logitsToKeep > 0 && logitsToKeep < hidden.shape[1])
+            hidden = hidden.narrow(1, hidden.shape[1] - logitsToKeep, logitsToKeep);
+        var logits = lm_head.forward(hidden);                                            // [B, T', vocab]
+        Tensor? loss = labels is null ? null : LanguageModelLoss.Compute(logits, labels);
+        return new CausalLMOutput(logits.MoveToOuterDisposeScope(), loss?.MoveToOuterDisposeScope(),
+            output.RopeDeltas?.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Named parameters with each tensor once (the tied <c>lm_head.weight</c> is skipped), HF's
+    /// <c>named_parameters()</c> order.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> UniqueParameters()
+    {
+        // TorchSharp hands out a fresh wrapper per access, so identity cannot be compared; the tie is known by name.
+        foreach (var (name, p) in named_parameters())
+            if (!(Config.Text.TieWordEmbeddings && name == "lm_head.weight")) yield return (name, p);
+    }
+}

@@ -1,0 +1,246 @@
+using FineR1.Training.Optimization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineR1.Training.Tests.Optimization;
+
+/// <summary>Tiny two-layer network: Linear → RMS-style norm weight → Linear (names like HF: <c>fc1</c>, <c>norm</c>, <c>fc2</c>).</summary>
+internal sealed class TinyNet : nn.Module<Tensor, Tensor>
+{
+    public readonly Linear fc1;
+    public readonly Parameter norm_weight;
+    public readonly Linear fc2;
+
+    public TinyNet(int seed = 3, ScalarType dtype = ScalarType.Float32) : base(nameof(TinyNet))
+    {
+        manual_seed(seed);
+        fc1 = nn.Linear(6, 8, dtype: dtype);
+        norm_weight = nn.Parameter(ones(8, dtype: dtype));
+        fc2 = nn.Linear(8, 3, dtype: dtype);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var h = nn.functional.silu(fc1.call(x));
+        h = h * rsqrt(h.square().mean([-1], keepdim: true) + 1e-6) * norm_weight;
+        return fc2.call(h);
+    }
+}
+
+public sealed class OptimizationTests
+{
+    [Theory]
+    [InlineData("model.layers.0.input_layernorm.weight", true)]
+    [InlineData("model.norm.weight", true)]
+    [InlineData("model.layers.0.self_attn.q_proj.bias", true)]
+    [InlineData("model.layers.0.self_attn.q_proj.weight", false)]
+    [InlineData("visual.blocks.0.norm1.weight", false)]
+    [InlineData("lm_head.weight", false)]
+    public void No_decay_names_follow_HF_patterns(string name, bool noDecay) =>
+        Assert.Equal(noDecay, ParameterGroups.IsNoDecayName(name));
+
+    [Fact]
+    public void AdamW_groups_exclude_biases_and_norms_only_when_configured()
+    {
+        using var scope = NewDisposeScope();
+        var net = new TinyNet();
+        var (decay, noDecay) = ParameterGroups.Split(net, new AdamWSettings(1e-3, 0.1, ExcludeNormsAndBiasesFromDecay: true));
+        Assert.Equal(3, decay.Count);   // fc1.weight, fc2.weight, norm_weight ("norm_weight" is no HF norm pattern)
+        Assert.Equal(2, noDecay.Count); // fc1.bias, fc2.bias
+        var (all, none) = ParameterGroups.Split(net, new AdamWSettings(1e-3, 0.1));
+        Assert.Equal(5, all.Count);
+        Assert.Empty(none);
+    }
+
+    [Fact]
+    public void AdamW_step_matches_the_closed_form_first_step()
+    {
+        using var scope = NewDisposeScope();
+        var p = nn.Parameter(tensor(new float[] { 1f, -2f }));
+        var net = new ParamHolder(p);
+        var opt = ParameterGroups.CreateAdamW(net, new AdamWSettings(0.1, 0.01));
+        p.grad = tensor(new float[] { 0.5f, -0.25f });
+        opt.step();
+        // step 1: m̂ = g, v̂ = g², update = lr·g/(|g| + ε) = ±lr; decay first: p·(1 − lr·wd)
+        Assert.Equal(1 * (1 - 0.001) - 0.1, p[0].ToDouble(), 5);
+        Assert.Equal(-2 * (1 - 0.001) + 0.1, p[1].ToDouble(), 5);
+    }
+
+    private sealed class ParamHolder : nn.Module
+    {
+        public readonly Parameter w;
+        public ParamHolder(Parameter p) : base("holder") { w = p; RegisterComponents(); }
+    }
+
+    [Theory]
+    [InlineData(0, 0.0)]
+    [InlineData(1, 0.5)]
+    [InlineData(2, 1.0)]
+    [InlineData(6, 0.5)]
+    [InlineData(10, 0.0)]
+    public void Cosine_with_warmup_matches_HF(int step, double expected) =>
+        Assert.Equal(expected, LearningRateSchedules.CosineWithWarmup(step, warmupSteps: 2, totalSteps: 10), 12);
+
+    [Fact]
+    public void Constant_schedule_gives_zero_at_the_first_step_like_EasyR1()
+    {
+        Assert.Equal(0.0, LearningRateSchedules.ConstantWithWarmup(0, 0));
+        Assert.Equal(1.0, LearningRateSchedules.ConstantWithWarmup(1, 0));
+        Assert.Equal(0.5, LearningRateSchedules.ConstantWithWarmup(2, 4));
+    }
+
+    [Fact]
+    public void LambdaScheduler_sets_group_learning_rates()
+    {
+        using var scope = NewDisposeScope();
+        var net = new TinyNet();
+        var opt = ParameterGroups.CreateAdamW(net, new AdamWSettings(1e-3, 0.1, ExcludeNormsAndBiasesFromDecay: true));
+        var sched = new LambdaScheduler(opt, s => LearningRateSchedules.CosineWithWarmup(s, 2, 10));
+        Assert.Equal(0.0, sched.CurrentLearningRate);
+        sched.Step();
+        Assert.All(opt.ParamGroups, g => Assert.Equal(5e-4, g.LearningRate, 12));
+    }
+
+    [Fact]
+    public void Clipping_scales_to_max_norm_and_reports_the_pre_clip_norm()
+    {
+        using var scope = NewDisposeScope();
+        var a = nn.Parameter(zeros(2));
+        var b = nn.Parameter(zeros(1));
+        a.grad = tensor(new float[] { 3f, 0f });
+        b.grad = tensor(new float[] { 4f });
+        double norm = GradientClipping.ClipGradNorm([a, b], 1.0);
+        Assert.Equal(5.0, norm, 5);
+        Assert.Equal(1.0, GradientClipping.TotalNorm([a, b]), 5);
+    }
+
+    [Fact]
+    public void Non_finite_norm_skips_the_step_and_zeroes_gradients()
+    {
+        using var scope = NewDisposeScope();
+        var net = new TinyNet();
+        var opt = optim.AdamW(net.parameters(), 0.1);
+        var before = net.fc1.weight!.detach().clone();
+        var ps = net.parameters().ToList();
+        foreach (var p in ps) p.grad = full_like(p, float.NaN);
+        var result = GradientClipping.ClipAndStep(ps, opt, 1.0);
+        Assert.False(result.Stepped);
+        Assert.True(double.IsNaN(result.GradNorm));
+        Assert.True((before == net.fc1.weight!).all().item<bool>());
+        Assert.All(ps, p => Assert.Equal(0.0, p.grad!.abs().sum().ToDouble()));
+
+        net.call(randn(4, 6)).square().mean().backward();
+        var ok = GradientClipping.ClipAndStep(ps, opt, 1.0);
+        Assert.True(ok.Stepped);
+        Assert.False((before == net.fc1.weight!).all().item<bool>());
+    }
+
+    [Fact]
+    public void Accumulated_micro_batch_gradients_equal_the_full_batch_gradient()
+    {
+        using var scope = NewDisposeScope();
+        var net = new TinyNet();
+        var x = randn(10, 6);
+        var y = randn(10, 3);
+        // Per-sample mean loss; 10 rows in micro-batches of 5 (equal sizes, so the mean of means is the full mean).
+        net.call(x).sub(y).square().mean().backward();
+        var full = net.parameters().Select(p => p.grad!.clone()).ToList();
+        net.zero_grad();
+        Assert.Equal(3, GradientAccumulation.MicroBatches(10, 4).Count);
+        GradientAccumulation.Accumulate(10, 5, r => net.call(x[r]).sub(y[r]).square().mean());
+        var acc = net.parameters().Select(p => p.grad!).ToList();
+        for (int i = 0; i < full.Count; i++) Assert.True(allclose(full[i], acc[i], rtol: 1e-5, atol: 1e-7));
+    }
+
+    [Fact]
+    public void Checkpointed_gradients_equal_plain_gradients()
+    {
+        using var scope = NewDisposeScope();
+        var net = new TinyNet();
+        var x = randn(4, 6).requires_grad_();
+        var plainOut = net.call(x);
+        plainOut.pow(2).sum().backward();
+        var plainParams = net.parameters().Select(p => p.grad!.clone()).ToList();
+        var plainInput = x.grad!.clone();
+
+        net.zero_grad();
+        x.grad!.zero_();
+        var ckOut = GradientCheckpoint.Apply(net, x);
+        Assert.True(allclose(plainOut, ckOut));
+        ckOut.pow(2).sum().backward();
+        var ckParams = net.parameters().Select(p => p.grad!).ToList();
+        for (int i = 0; i < ckParams.Count; i++) Assert.True(allclose(plainParams[i], ckParams[i], rtol: 1e-6, atol: 1e-7), $"param {i}");
+        Assert.True(allclose(plainInput, x.grad!, rtol: 1e-6, atol: 1e-7));
+    }
+
+    [Fact]
+    public void Checkpoint_gives_parameter_gradients_even_when_no_input_requires_grad()
+    {
+        using var scope = NewDisposeScope();
+        var net = new TinyNet();
+        var x = randn(4, 6); // e.g. frozen embeddings
+        net.call(x).sum().backward();
+        var plain = net.fc1.weight!.grad!.clone();
+        net.zero_grad();
+        // two chained checkpointed segments
+        var h = GradientCheckpoint.Apply(xs => nn.functional.silu(net.fc1.call(xs[0])), [x], net.fc1.parameters().ToList());
+        var o = GradientCheckpoint.Apply(xs => net.fc2.call(xs[0] * rsqrt(xs[0].square().mean([-1], keepdim: true) + 1e-6) * net.norm_weight), [h],
+            [.. net.fc2.parameters(), net.norm_weight]);
+        o.sum().backward();
+        Assert.True(allclose(plain, net.fc1.weight!.grad!, rtol: 1e-6, atol: 1e-7));
+    }
+
+    [Fact]
+    public void AnyPrecisionAdamW_with_float32_states_equals_torch_AdamW()
+    {
+        using var scope = NewDisposeScope();
+        var a = new TinyNet(seed: 5);
+        var b = new TinyNet(seed: 5);
+        var settings = new AdamWSettings(1e-2, 0.01);
+        var reference = optim.AdamW(a.parameters(), settings.LearningRate, weight_decay: settings.WeightDecay);
+        using var ours = new AnyPrecisionAdamW(b.parameters(), settings, ScalarType.Float32, kahanSummation: false);
+        var x = randn(8, 6);
+        for (int step = 0; step < 5; step++)
+        {
+            reference.zero_grad();
+            a.call(x).square().mean().backward();
+            reference.step();
+            ours.ZeroGrad();
+            b.call(x).square().mean().backward();
+            ours.Step();
+        }
+        foreach (var (pa, pb) in a.parameters().Zip(b.parameters()))
+            Assert.True(allclose(pa, pb, rtol: 1e-5, atol: 1e-7));
+    }
+
+    [Fact]
+    public void Kahan_summation_keeps_tiny_bf16_updates_that_plain_bf16_loses()
+    {
+        using var scope = NewDisposeScope();
+        // lr 1e-6 on weights ≈ 0.01: a step moves a weight by ~1e-6, below half a bf16 ulp there (≈ 3e-5).
+        var settings = new AdamWSettings(1e-6, 0.0);
+        var w32 = nn.Parameter(full(64, 0.01f));
+        var wKahan = nn.Parameter(full(64, 0.01f, dtype: ScalarType.BFloat16));
+        var wPlain = nn.Parameter(full(64, 0.01f, dtype: ScalarType.BFloat16));
+        double start = wKahan.to_type(ScalarType.Float64).mean().ToDouble(); // 0.01 rounded to bf16
+        using var o32 = new AnyPrecisionAdamW([w32], settings, ScalarType.Float32, kahanSummation: false);
+        using var oKahan = new AnyPrecisionAdamW([wKahan], settings, ScalarType.BFloat16, kahanSummation: true);
+        using var oPlain = new AnyPrecisionAdamW([wPlain], settings, ScalarType.BFloat16, kahanSummation: false);
+        for (int step = 0; step < 500; step++)
+        {
+            w32.grad = ones_like(w32);
+            wKahan.grad = ones_like(wKahan);
+            wPlain.grad = ones_like(wPlain);
+            o32.Step(); oKahan.Step(); oPlain.Step();
+        }
+        double moved32 = 0.01 - w32.to_type(ScalarType.Float64).mean().ToDouble();      // ≈ 500 · 1e-6 = 5e-4
+        double movedKahan = start - wKahan.to_type(ScalarType.Float64).mean().ToDouble();
+        double movedPlain = start - wPlain.to_type(ScalarType.Float64).mean().ToDouble();
+        Assert.Equal(5e-4, moved32, 5);
+        Assert.Equal(0.0, movedPlain);                                  // every bf16 update rounded away
+        // The compensation buffer still holds up to ~1 ulp of p (6.1e-5 at 0.01) not yet applied.
+        Assert.True(Math.Abs(movedKahan - moved32) < 1e-4, $"kahan moved {movedKahan}, fp32 {moved32}");
+    }
+}
