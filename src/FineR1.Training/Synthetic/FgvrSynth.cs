@@ -150,7 +150,7 @@ public static class FgvrSynth
         foreach (var s in species.Where(s => s.IsSeen))
         {
             // The split gives every seen species a seen one-attribute neighbour (the nearest seen species otherwise).
-            var negatives = species.Where(n => n.IsSeen && n.SuperCategory == s.SuperCategory && s.Distance(n) == 1).ToList();
+            var negatives = s.NeighboursIn(species.Where(n => n.IsSeen));
             for (int shot = 0; shot < o.Shots; shot++)
             {
                 var rng = SynthRandom.For(o.Seed, Streams.Tapo, s.Index, shot);

@@ -137,7 +137,7 @@ internal static class SynthFileWriter
             for (int a = 0; a < s.Values.Count; a++) w.WriteString(s.SuperCategory.Attributes[a].Name, s.Value(a).Word);
             w.WriteEndObject();
             w.WriteStartArray("one_attribute_neighbours");
-            foreach (var n in world.Species.Where(n => n != s && n.SuperCategory == s.SuperCategory && s.Distance(n) == 1)) w.WriteStringValue(n.Name);
+            foreach (var n in s.NeighboursIn(world.Species)) w.WriteStringValue(n.Name);
             w.WriteEndArray();
             w.WriteEndObject();
         }

@@ -46,13 +46,6 @@ internal sealed class SynthRandom
     /// <summary>True with probability <paramref name="p"/>.</summary>
     public bool Chance(double p) => NextDouble() < p;
 
-    /// <summary>Standard normal (Box–Muller).</summary>
-    public double Gaussian()
-    {
-        double u1 = 1.0 - NextDouble(), u2 = NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-    }
-
     /// <summary>
     /// Approximately standard normal from one 64-bit draw: the sum of four 16-bit uniforms (Irwin–Hall), centred and
     /// scaled to unit variance; range ±3.46. Cheap enough for per-pixel noise.

@@ -48,6 +48,10 @@ public sealed class Species
     /// <summary>Number of differing attributes (1 = one-attribute neighbour).</summary>
     public int Distance(Species other) => DifferingAttributes(other).Count;
 
+    /// <summary>The one-attribute neighbours of this species among <paramref name="pool"/> (same super-category, exactly one attribute differs).</summary>
+    public IReadOnlyList<Species> NeighboursIn(IEnumerable<Species> pool) =>
+        pool.Where(o => o.SuperCategory == SuperCategory && Distance(o) == 1).ToList();
+
     /// <inheritdoc/>
     public override string ToString() => Name;
 }

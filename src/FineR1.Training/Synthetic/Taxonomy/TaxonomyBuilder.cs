@@ -71,7 +71,7 @@ internal static class TaxonomyBuilder
         {
             rng.Shuffle(order);
             var seen = order.Take(seenCount).ToHashSet();
-            bool ok = seen.All(i => seen.Any(j => j != i && species[i].Distance(species[j]) == 1));
+            bool ok = seen.All(i => species[i].NeighboursIn(seen.Select(j => species[j])).Count > 0);
             if (!ok) continue;
             for (int i = 0; i < species.Count; i++) species[i].IsSeen = seen.Contains(i);
             return;

@@ -34,7 +34,7 @@ internal static class KnowledgeText
         yield return $"The {species.Name} has {list}.";
         yield return $"You can recognise the {species.Name} by {list}.";
         foreach (var phrase in species.Phrases) yield return $"The {species.Name} has {phrase}.";
-        foreach (var other in all.Where(o => o != species && o.SuperCategory == species.SuperCategory && species.Distance(o) == 1))
+        foreach (var other in species.NeighboursIn(all))
         {
             int a = species.DifferingAttributes(other)[0];
             yield return $"The {species.Name} looks like the {other.Name}, but the {species.Name} has {species.Value(a).Phrase} while the {other.Name} has {other.Value(a).Phrase}.";
