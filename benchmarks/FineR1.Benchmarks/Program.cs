@@ -15,6 +15,7 @@ public static class Program
     public static void Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "gpu-info") { GpuInfo.Run(); return; }
+        if (args.Length > 0 && args[0] == "gpu-generate") { GpuGenerate.Run(args[1..]); return; }
         var config = DefaultConfig.Instance
             .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);

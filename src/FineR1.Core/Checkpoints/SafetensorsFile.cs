@@ -44,14 +44,19 @@ public sealed class SafetensorsFile : IDisposable
         try
         {
             long length = stream.Length;
+            if (length == 0) throw new CheckpointException("empty file (0 bytes): not a safetensors file (interrupted download or copy?).", path);
             if (length < 8) throw new CheckpointException($"truncated: {length} bytes, shorter than the 8-byte header length.", path);
             Span<byte> lenBytes = stackalloc byte[8];
             stream.ReadExactly(lenBytes);
             ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(lenBytes);
             if (headerLen > (ulong)(length - 8) || headerLen > 100_000_000)
                 throw new CheckpointException($"header length {headerLen} runs past the end of the file ({length} bytes).", path);
+            if (headerLen < 2)
+                throw new CheckpointException($"header length {headerLen} is too small for a JSON header.", path);
             var header = new byte[headerLen];
             stream.ReadExactly(header);
+            if (header[0] != (byte)'{')
+                throw new CheckpointException("corrupt header: it does not start with '{' (not a safetensors file?).", path);
             long dataStart = 8 + (long)headerLen;
             var (entries, metadata) = ParseHeader(header, path, length - dataStart);
             return new SafetensorsFile(path, stream, dataStart, entries, metadata);
@@ -104,21 +109,30 @@ public sealed class SafetensorsFile : IDisposable
         using (cpu) return cpu.to(dtype ?? cpu.dtype, device ?? CPU);
     }
 
-    /// <summary>Copies the bytes of <paramref name="entry"/> into a contiguous CPU tensor of the same dtype and size.</summary>
+    /// <summary>
+    /// Copies the bytes of <paramref name="entry"/> into a contiguous CPU tensor of the same byte size, straight into
+    /// the tensor's own memory (no intermediate buffer). Tensors over 2 GiB are read in 1 GiB pieces.
+    /// </summary>
+    /// <exception cref="ArgumentException">The destination is not a contiguous CPU tensor of the entry's byte size.</exception>
+    /// <exception cref="CheckpointException">The file ended early (it was truncated after it was opened).</exception>
     public void ReadInto(SafetensorsEntry entry, Tensor destination)
     {
         long bytes = entry.End - entry.Begin;
         if (destination.device_type != DeviceType.CPU || !destination.is_contiguous()
             || destination.NumberOfElements * destination.ElementSize != bytes)
             throw new ArgumentException($"destination for '{entry.Name}' must be a contiguous CPU tensor of {bytes} bytes.");
-        if (bytes > int.MaxValue)
-            throw new CheckpointException($"tensor '{entry.Name}' is larger than 2 GiB, which a single read does not support.", Path);
-        lock (_stream)
+        long position = _dataStart + entry.Begin;
+        TensorMemory.ForEachChunk(destination, span =>
         {
-            _stream.Position = _dataStart + entry.Begin;
-            // For a contiguous CPU tensor, TorchSharp's `bytes` is a view of the tensor's own memory: no extra copy.
-            _stream.ReadExactly(destination.bytes);
-        }
+            while (span.Length > 0)
+            {
+                int n = RandomAccess.Read(_stream.SafeFileHandle, span, position);
+                if (n <= 0)
+                    throw new CheckpointException($"tensor '{entry.Name}': the file ended early (truncated while open?).", Path);
+                position += n;
+                span = span[n..];
+            }
+        });
     }
 
     private static (Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ParseHeader(byte[] header, string path, long dataLength)
@@ -147,15 +161,17 @@ public sealed class SafetensorsFile : IDisposable
                     var offs = v.GetProperty("data_offsets").EnumerateArray().Select(x => x.GetInt64()).ToArray();
                     if (offs.Length != 2) throw new CheckpointException($"tensor '{prop.Name}': data_offsets must have two numbers.", path);
                     int size = ElementSize(dtype, path);
-                    long count = shape.Aggregate(1L, (a, b) => a * b);
                     if (shape.Any(d => d < 0)) throw new CheckpointException($"tensor '{prop.Name}': negative dimension.", path);
+                    long count = shape.Aggregate(1L, (a, b) => checked(a * b));
                     if (offs[0] < 0 || offs[1] < offs[0] || offs[1] > dataLength)
                         throw new CheckpointException($"tensor '{prop.Name}': data_offsets [{offs[0]}, {offs[1]}] out of range (data section is {dataLength} bytes).", path);
-                    if (offs[1] - offs[0] != count * size)
+                    if (offs[1] - offs[0] != checked(count * size))
                         throw new CheckpointException($"tensor '{prop.Name}': {offs[1] - offs[0]} bytes for shape [{string.Join(", ", shape)}] {dtype} ({count * size} expected).", path);
+                    if (entries.ContainsKey(prop.Name))
+                        throw new CheckpointException($"tensor '{prop.Name}' is listed twice in the header.", path);
                     entries[prop.Name] = new SafetensorsEntry(prop.Name, dtype, shape, offs[0], offs[1]);
                 }
-                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
                 {
                     throw new CheckpointException($"tensor '{prop.Name}': malformed header entry ({e.Message}).", path, e);
                 }

@@ -13,7 +13,7 @@ namespace FineR1.Core.Generation;
 /// </summary>
 /// <example>
 /// <code>
-/// var generator = new Qwen2_5_VLGenerationModel(model, visionTower);
+/// var generator = new Qwen2_5_VLGenerationModel(model);
 /// using var inputs = GenerationInputs.LeftPad(prompts, options.PadTokenId, generator.Device);
 /// var result = SequenceGenerator.Generate(generator, inputs, options);
 /// </code>
@@ -22,6 +22,11 @@ public sealed class Qwen2_5_VLGenerationModel : IGenerationModel
 {
     private readonly Qwen2_5_VLForConditionalGeneration _model;
     private readonly Func<Tensor, Tensor, Tensor>? _encodeImages;
+
+    /// <summary>Wraps <paramref name="model"/> (weights loaded, on its device); images go through its own vision tower
+    /// (<c>model.visual</c>).</summary>
+    public Qwen2_5_VLGenerationModel(Qwen2_5_VLForConditionalGeneration model)
+        : this(model, model?.model.visual) { }
 
     /// <summary>Wraps <paramref name="model"/> (weights loaded, on its device) and the vision tower that turns pixel
     /// values into the image features the model takes (null for text-only use).</summary>

@@ -59,12 +59,14 @@ public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module
     /// <param name="imageEmbeds">Vision features <c>[image_tokens, hidden]</c> for all images in prompt order.</param>
     /// <param name="labels"><c>[B, T]</c> unshifted labels with -100 where unsupervised (see <see cref="LanguageModelLoss"/>).</param>
     /// <param name="logitsToKeep">0 = logits for all positions; k &gt; 0 = only the last k (generation uses 1).</param>
+    /// <param name="pixelValues">Processor output <c>[patches, 1176]</c> of all images in prompt order (with
+    /// <paramref name="imageGridThw"/>), encoded by the vision tower; alternative to <paramref name="imageEmbeds"/>.</param>
     public CausalLMOutput forward(Tensor? inputIds = null, Tensor? inputsEmbeds = null, Tensor? positionIds = null,
         Tensor? attentionMask = null, KvCache? cache = null, Tensor? imageGridThw = null, Tensor? imageEmbeds = null,
-        Tensor? labels = null, long logitsToKeep = 0)
+        Tensor? labels = null, long logitsToKeep = 0, Tensor? pixelValues = null)
     {
         using var scope = NewDisposeScope();
-        var output = model.forward(inputIds, inputsEmbeds, positionIds, attentionMask, cache, imageGridThw, imageEmbeds);
+        var output = model.forward(inputIds, inputsEmbeds, positionIds, attentionMask, cache, imageGridThw, imageEmbeds, pixelValues);
         var hidden = output.LastHiddenState;                                             // [B, T, hidden]
         if (logitsToKeep > 0 && logitsToKeep < hidden.shape[1])
             hidden = hidden.narrow(1, hidden.shape[1] - logitsToKeep, logitsToKeep);

@@ -1,5 +1,6 @@
 using FineR1.Core.Configuration;
 using FineR1.Core.Modeling.Text;
+using FineR1.Core.Modeling.Vision;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,6 +14,8 @@ public sealed class Qwen2_5_VLModel : nn.Module
 {
     private readonly Qwen2_5_VLConfig _config;
 
+    /// <summary>Vision tower (<c>model.visual.*</c>).</summary>
+    public Qwen2_5_VisionTransformerPretrainedModel visual;
     /// <summary>Text decoder (<c>model.language_model.*</c>).</summary>
     public Qwen2_5_VLTextModel language_model;
 
@@ -30,8 +33,20 @@ public sealed class Qwen2_5_VLModel : nn.Module
         : base(nameof(Qwen2_5_VLModel))
     {
         _config = config;
+        visual = new Qwen2_5_VisionTransformerPretrainedModel(config.Vision, device, dtype);
         language_model = new Qwen2_5_VLTextModel(config.Text, device, dtype);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// HF <c>get_image_features</c>: runs the vision tower over all images (<c>[patches, 1176]</c>, cast to the tower's
+    /// dtype) and returns the merged features <c>[patches / 4, hidden]</c> in prompt order.
+    /// </summary>
+    public Tensor GetImageFeatures(Tensor pixelValues, Tensor imageGridThw)
+    {
+        using var scope = NewDisposeScope();
+        var dtype = visual.patch_embed.proj.weight!.dtype;
+        return visual.forward(pixelValues.to(dtype), imageGridThw).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -72,14 +87,24 @@ public sealed class Qwen2_5_VLModel : nn.Module
     /// <param name="attentionMask"><c>[B, past + T]</c>, 0 for (left) padding; null = no padding.</param>
     /// <param name="cache">Preallocated KV cache, advanced by <c>T</c>.</param>
     /// <param name="imageGridThw"><c>[images, 3]</c> patch grids (needed for positions when images are present).</param>
-    /// <param name="imageEmbeds">Vision features <c>[image_tokens, hidden]</c> for all images in prompt order.</param>
+    /// <param name="imageEmbeds">Precomputed vision features <c>[image_tokens, hidden]</c> for all images in prompt
+    /// order (instead of <paramref name="pixelValues"/>).</param>
+    /// <param name="pixelValues">Processor output <c>[patches, 1176]</c> of all images in prompt order; encoded by
+    /// <see cref="visual"/> with <paramref name="imageGridThw"/>.</param>
     public Qwen2_5_VLModelOutput forward(Tensor? inputIds = null, Tensor? inputsEmbeds = null, Tensor? positionIds = null,
-        Tensor? attentionMask = null, KvCache? cache = null, Tensor? imageGridThw = null, Tensor? imageEmbeds = null)
+        Tensor? attentionMask = null, KvCache? cache = null, Tensor? imageGridThw = null, Tensor? imageEmbeds = null,
+        Tensor? pixelValues = null)
     {
         if ((inputIds is null) == (inputsEmbeds is null))
             throw new ArgumentException("Pass exactly one of inputIds and inputsEmbeds.");
         using var scope = NewDisposeScope();
         var embeds = inputsEmbeds ?? language_model.embed_tokens.forward(inputIds!);        // [B, T, hidden]
+        if (pixelValues is not null)
+        {
+            if (imageEmbeds is not null) throw new ArgumentException("Pass pixelValues or imageEmbeds, not both.");
+            if (imageGridThw is null) throw new ArgumentException("pixelValues need imageGridThw.");
+            imageEmbeds = GetImageFeatures(pixelValues, imageGridThw);                     // [image_tokens, hidden]
+        }
         if (imageEmbeds is not null)
         {
             if (inputIds is null) throw new ArgumentException("Image features need inputIds to locate the image tokens.");

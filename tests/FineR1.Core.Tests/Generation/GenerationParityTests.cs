@@ -202,42 +202,19 @@ public class GenerationParityTests
         return new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = stops, PadTokenId = 0 };
     }
 
-    /// <summary>Builds the model and copies every tensor of model.safetensors into its parameter. The fixtures are
-    /// saved with the legacy (transformers 4.x) names that HF 5.x still writes: <c>visual.*</c> is <c>model.visual.*</c>,
-    /// <c>model.*</c> is <c>model.language_model.*</c>; a tied lm_head is absent. Any name left over on either side fails.</summary>
-    private static string ModelName(string fileName) =>
-        fileName.StartsWith("visual.", StringComparison.Ordinal) ? "model." + fileName
-        : fileName.StartsWith("model.", StringComparison.Ordinal) && !fileName.StartsWith("model.language_model.", StringComparison.Ordinal)
-          && !fileName.StartsWith("model.visual.", StringComparison.Ordinal) ? "model.language_model." + fileName["model.".Length..]
-        : fileName;
-
     internal sealed record LoadedModel(Qwen2_5_VLForConditionalGeneration Model, Qwen2_5_VisionTransformerPretrainedModel Visual) : IDisposable
     {
-        public void Dispose() { Model.Dispose(); Visual.Dispose(); }
+        public void Dispose() => Model.Dispose();
     }
 
+    /// <summary>Builds the model and loads the fixture's checkpoint (legacy 4.x names, tied lm_head absent) exactly:
+    /// any tensor left over on either side fails.</summary>
     internal static LoadedModel LoadModel(string folder, Qwen2_5_VLConfig config)
     {
         var model = new Qwen2_5_VLForConditionalGeneration(config);
-        var visual = new Qwen2_5_VisionTransformerPretrainedModel(config.Vision);
-        var parameters = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in model.named_parameters()) parameters.TryAdd(name, p);
-        foreach (var (name, p) in visual.named_parameters()) parameters.TryAdd("model.visual." + name, p);
-        using var file = SafetensorsFile.Open(Path.Combine(folder, "model.safetensors"));
-        using (no_grad())
-        {
-            foreach (var name in file.Entries.Keys)
-            {
-                Assert.True(parameters.Remove(ModelName(name), out var target), $"{file.Path}: '{name}' is not a parameter of the model.");
-                using var value = file.Read(name, target!.dtype);
-                Assert.Equal(target.shape, value.shape);
-                target.copy_(value);
-            }
-        }
-        if (config.Text.TieWordEmbeddings) parameters.Remove("lm_head.weight");
-        Assert.True(parameters.Count == 0, $"{file.Path} misses: {string.Join(", ", parameters.Keys)}");
+        var report = CheckpointLoader.Load(model, folder);
+        Assert.True(report.IsExact, $"{folder}: missing {string.Join(", ", report.Missing)}; unexpected {string.Join(", ", report.Unexpected)}");
         model.eval();
-        visual.eval();
-        return new LoadedModel(model, visual);
+        return new LoadedModel(model, model.model.visual);
     }
 }

@@ -16,7 +16,7 @@ public sealed class Qwen2_5_VLTextModel : nn.Module
     private readonly Qwen2_5_VLTextConfig _config;
 
     /// <summary>Token embedding <c>[vocab, hidden]</c>.</summary>
-    public Embedding embed_tokens;
+    public TokenEmbedding embed_tokens;
     /// <summary>Decoder layers (<c>layers.0</c> … <c>layers.N-1</c>).</summary>
     public ModuleList<Qwen2_5_VLDecoderLayer> layers;
     /// <summary>Final norm.</summary>
@@ -32,7 +32,7 @@ public sealed class Qwen2_5_VLTextModel : nn.Module
         : base(nameof(Qwen2_5_VLTextModel))
     {
         _config = config;
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: device, dtype: dtype);
+        embed_tokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, device, dtype);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers)
             .Select(i => new Qwen2_5_VLDecoderLayer(config, i, device, dtype)).ToArray());
         norm = new Qwen2RMSNorm(config.HiddenSize, config.RmsNormEps, device, dtype);

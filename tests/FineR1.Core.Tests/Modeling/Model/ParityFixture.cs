@@ -50,6 +50,14 @@ internal sealed class ParityFixture : IDisposable
         return tensor(rows, [k, 3], ScalarType.Int64);
     }
 
+    /// <summary>Processor output of the first k images, concatenated in prompt order.</summary>
+    public Tensor PixelValues()
+    {
+        using var grid = ImageGridThw();
+        var parts = Enumerable.Range(0, (int)grid.shape[0]).Select(i => Tensor($"image{i}_pixel_values")).ToArray();
+        return torch.cat(parts, 0);
+    }
+
     /// <summary>
     /// Builds the model and loads model.safetensors by HF name (test-side loader; the real checkpoint loader lives
     /// elsewhere). Names of the model absent from the file are returned (the tied lm_head is expected there).

@@ -1,0 +1,251 @@
+using System.IO.Compression;
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace FineR1.Core.Text.Tokenization;
+
+/// <summary>
+/// The Qwen2 / Qwen2.5-VL tokenizer (byte-level BPE, NFC, Qwen2 pre-tokenization) read from an HF <c>tokenizer.json</c>,
+/// giving the same ids as HuggingFace <c>tokenizers</c> for every valid string. BPE itself runs in
+/// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>; added tokens, NFC and pre-tokenization follow HF's order:
+/// added tokens are cut out of the raw text first (all of them, special or not), then each remaining piece is
+/// NFC-normalized and split by <see cref="Qwen2PreTokenizer"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// var tok = QwenTokenizer.Load("/models/Qwen2.5-VL-3B-Instruct");   // folder or tokenizer.json(.gz)
+/// int[] ids = tok.Encode("Hello, world!");                           // [9707, 11, 1879, 0]
+/// string text = tok.Decode(ids);                                     // "Hello, world!"
+/// int imEnd = tok.ImEndId;                                           // 151645
+/// </code>
+/// </example>
+public sealed class QwenTokenizer
+{
+    private readonly BpeTokenizer _bpe;
+    private readonly AddedTokenMatcher _addedMatcher;
+    private readonly Dictionary<string, AddedToken> _addedByContent;
+    private readonly Dictionary<int, AddedToken> _addedById;
+    private readonly Dictionary<string, int> _vocabulary;
+    private readonly string?[] _tokenById;
+    private readonly byte[]?[] _bytesById;
+    private readonly QwenTokenizerOptions _options;
+
+    private QwenTokenizer(TokenizerJson json, QwenTokenizerOptions options)
+    {
+        _options = options;
+        _vocabulary = json.Vocabulary;
+        var added = json.AddedTokens.Where(t => options.MaxAddedTokenId is not { } max || t.Id <= max).ToList();
+        _addedByContent = new Dictionary<string, AddedToken>(StringComparer.Ordinal);
+        _addedById = [];
+        foreach (var token in added)
+        {
+            _addedByContent[token.Content] = token;
+            _addedById[token.Id] = token;
+        }
+        AddedTokens = added;
+        _addedMatcher = new AddedTokenMatcher(added.Select(t => t.Content));
+
+        var maxId = _vocabulary.Values.Max();
+        _tokenById = new string?[maxId + 1];
+        _bytesById = new byte[]?[maxId + 1];
+        foreach (var (token, id) in _vocabulary)
+        {
+            _tokenById[id] = token;
+            _bytesById[id] = ByteLevelAlphabet.TokenToBytes(token);
+        }
+
+        var specialTokens = added.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        _bpe = BpeTokenizer.Create(new BpeOptions(_vocabulary)
+        {
+            Merges = json.Merges,
+            SpecialTokens = specialTokens,
+            ByteLevel = true,
+            Normalizer = NfcNormalizer.Instance,
+            PreTokenizer = new Qwen2PreTokenizer(specialTokens.Keys),
+        });
+    }
+
+    /// <summary>
+    /// Loads <c>tokenizer.json</c> from a model folder, or the file itself; a name ending in <c>.gz</c> is read as gzip.
+    /// A folder without <c>tokenizer.json</c> but with <c>tokenizer.json.gz</c> uses the latter.
+    /// </summary>
+    /// <exception cref="TokenizerFormatException">The file is missing, unreadable, not JSON, or not a byte-level BPE tokenizer.</exception>
+    public static QwenTokenizer Load(string path, QwenTokenizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var file = path;
+        if (Directory.Exists(path))
+        {
+            file = Path.Combine(path, "tokenizer.json");
+            if (!File.Exists(file) && File.Exists(file + ".gz")) file += ".gz";
+        }
+        if (!File.Exists(file)) throw new TokenizerFormatException("tokenizer.json not found", file);
+        try
+        {
+            using var stream = File.OpenRead(file);
+            return FromStream(stream, file, gzip: file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase), options);
+        }
+        catch (IOException e) { throw new TokenizerFormatException($"cannot read: {e.Message}", file, e); }
+        catch (InvalidDataException e) { throw new TokenizerFormatException($"not a valid gzip file: {e.Message}", file, e); }
+    }
+
+    /// <summary>Reads a <c>tokenizer.json</c> from <paramref name="stream"/>; <paramref name="sourceName"/> names it in errors.</summary>
+    /// <exception cref="TokenizerFormatException">The content is not JSON or not a byte-level BPE tokenizer.</exception>
+    public static QwenTokenizer FromStream(Stream stream, string sourceName = "tokenizer.json", bool gzip = false, QwenTokenizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        if (gzip)
+        {
+            using var unzip = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
+            unzip.CopyTo(buffer);
+        }
+        else stream.CopyTo(buffer);
+        var json = TokenizerJson.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), sourceName);
+        return new QwenTokenizer(json, options ?? QwenTokenizerOptions.Default);
+    }
+
+    /// <summary>
+    /// The Microsoft.ML.Tokenizers tokenizer underneath (vocabulary, merges, all added tokens, NFC, <see cref="Qwen2PreTokenizer"/>),
+    /// for APIs that take a <see cref="Tokenizer"/>. It normalizes the whole text before cutting out added tokens, so it
+    /// differs from <see cref="Encode"/> only where NFC would join an added token with the character after it
+    /// (<c>"&lt;|im_end|&gt;\u0338"</c>).
+    /// </summary>
+    public Tokenizer Inner => _bpe;
+
+    /// <summary>The added tokens kept (after <see cref="QwenTokenizerOptions.MaxAddedTokenId"/>), in file order.</summary>
+    public IReadOnlyList<AddedToken> AddedTokens { get; }
+
+    /// <summary>Number of ids: the BPE vocabulary plus the added tokens (151,665 for Qwen2.5-VL).</summary>
+    public int VocabularySize => _vocabulary.Count + _addedById.Keys.Count(id => !(id < _tokenById.Length && _tokenById[id] is not null));
+
+    /// <summary><c>&lt;|endoftext|&gt;</c> id (151643).</summary>
+    public int EndOfTextId => GetSpecialTokenId(QwenSpecialTokens.EndOfText);
+    /// <summary><c>&lt;|im_start|&gt;</c> id (151644).</summary>
+    public int ImStartId => GetSpecialTokenId(QwenSpecialTokens.ImStart);
+    /// <summary><c>&lt;|im_end|&gt;</c> id (151645).</summary>
+    public int ImEndId => GetSpecialTokenId(QwenSpecialTokens.ImEnd);
+    /// <summary><c>&lt;|vision_start|&gt;</c> id (151652).</summary>
+    public int VisionStartId => GetSpecialTokenId(QwenSpecialTokens.VisionStart);
+    /// <summary><c>&lt;|vision_end|&gt;</c> id (151653).</summary>
+    public int VisionEndId => GetSpecialTokenId(QwenSpecialTokens.VisionEnd);
+    /// <summary><c>&lt;|image_pad|&gt;</c> id (151655).</summary>
+    public int ImagePadId => GetSpecialTokenId(QwenSpecialTokens.ImagePad);
+    /// <summary><c>&lt;|video_pad|&gt;</c> id (151656).</summary>
+    public int VideoPadId => GetSpecialTokenId(QwenSpecialTokens.VideoPad);
+
+    /// <summary>The id of an added token by its content, e.g. <c>"&lt;|im_end|&gt;"</c> → 151645.</summary>
+    /// <exception cref="KeyNotFoundException"><paramref name="name"/> is not an added token of this tokenizer.</exception>
+    public int GetSpecialTokenId(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return _addedByContent.TryGetValue(name, out var token)
+            ? token.Id
+            : throw new KeyNotFoundException($"\"{name}\" is not an added token of this tokenizer (it has {_addedByContent.Count}, e.g. {QwenSpecialTokens.ImEnd}).");
+    }
+
+    /// <summary>
+    /// The id of a token string: an added token's content, or a BPE vocabulary entry in its byte-level spelling
+    /// (<c>"Ġworld"</c> = 1879); null when there is none (HF <c>convert_tokens_to_ids</c> without an unk token).
+    /// </summary>
+    public int? TokenToId(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (_addedByContent.TryGetValue(token, out var added)) return added.Id;
+        return _vocabulary.TryGetValue(token, out var id) ? id : null;
+    }
+
+    /// <summary>The token string of an id (byte-level spelling for BPE tokens); null for an id that has none.</summary>
+    public string? IdToToken(int id)
+    {
+        if (_addedById.TryGetValue(id, out var added)) return added.Content;
+        return id >= 0 && id < _tokenById.Length ? _tokenById[id] : null;
+    }
+
+    /// <summary>Whether <paramref name="id"/> is an added token flagged <c>special</c> (dropped by <c>skip_special_tokens</c>).</summary>
+    public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var t) && t.Special;
+
+    /// <summary>
+    /// Encodes <paramref name="text"/> like HF <c>tokenizer.encode(text, add_special_tokens=False)</c>: no BOS/EOS is
+    /// added (Qwen has none); added tokens written in the text (<c>&lt;|im_start|&gt;</c>, <c>&lt;tool_call&gt;</c>) become
+    /// their ids. Empty text gives an empty array.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="text"/> has a lone UTF-16 surrogate and
+    /// <see cref="QwenTokenizerOptions.LoneSurrogates"/> is <see cref="LoneSurrogateHandling.Throw"/>.</exception>
+    public int[] Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length == 0) return [];
+        text = HandleLoneSurrogates(text);
+
+        var ids = new List<int>(text.Length / 3 + 4);
+        var position = 0;
+        while (position < text.Length)
+        {
+            var tokenStart = _addedMatcher.FindNext(text, position, out var token);
+            var segmentEnd = tokenStart < 0 ? text.Length : tokenStart;
+            if (segmentEnd > position) EncodeSegment(text[position..segmentEnd], ids);
+            if (tokenStart < 0) break;
+            ids.Add(_addedByContent[token].Id);
+            position = tokenStart + token.Length;
+        }
+        return [.. ids];
+    }
+
+    private void EncodeSegment(string segment, List<int> ids)
+    {
+        // NFC per piece between added tokens, as HF normalizes after extracting added tokens (normalized=false).
+        var normalized = NfcNormalizer.Instance.Normalize(segment);
+        ids.AddRange(_bpe.EncodeToIds(normalized, considerPreTokenization: true, considerNormalization: false));
+    }
+
+    private string HandleLoneSurrogates(string text)
+    {
+        var bad = IndexOfLoneSurrogate(text);
+        if (bad < 0) return text;
+        if (_options.LoneSurrogates == LoneSurrogateHandling.Throw)
+            throw new ArgumentException(
+                $"The text has a lone UTF-16 surrogate (U+{(int)text[bad]:X4}) at index {bad}; it cannot be UTF-8 and HF cannot tokenize it. " +
+                "Set QwenTokenizerOptions.LoneSurrogates = ReplaceWithReplacementCharacter to encode it as U+FFFD.", nameof(text));
+        var chars = text.ToCharArray();
+        for (var i = bad; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(chars[i])) chars[i] = '\uFFFD';
+        }
+        return new string(chars);
+    }
+
+    private static int IndexOfLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (!char.IsSurrogate(text[i])) continue;
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
+            return i;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Decodes ids like HF <c>tokenizer.decode(ids, skip_special_tokens=...)</c> with Qwen's ByteLevel decoder: the bytes
+    /// of all tokens are joined and read as UTF-8, each invalid sequence becoming U+FFFD (a sequence cut inside a
+    /// multi-byte character decodes to U+FFFD, as in HF). <paramref name="skipSpecialTokens"/> drops added tokens flagged
+    /// <c>special</c> (151643–151656), not <c>&lt;tool_call&gt;</c> and the other non-special added tokens. Ids with no token
+    /// (e.g. the model's padded vocabulary rows 151665–151935) are skipped, as HF does.
+    /// </summary>
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var bytes = new List<byte>();
+        foreach (var id in ids)
+        {
+            if (_addedById.TryGetValue(id, out var added))
+            {
+                if (!(skipSpecialTokens && added.Special)) bytes.AddRange(Encoding.UTF8.GetBytes(added.Content));
+            }
+            else if (id >= 0 && id < _bytesById.Length && _bytesById[id] is { } tokenBytes) bytes.AddRange(tokenBytes);
+        }
+        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
+    }
+}
