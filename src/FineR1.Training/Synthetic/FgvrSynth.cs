@@ -158,7 +158,7 @@ public static class FgvrSynth
                 var negSpecies = negatives.Count > 0 ? rng.Pick(negatives) : Nearest(s, species.Where(n => n.IsSeen).ToList(), 1, rng)[0];
                 var negative = images[(negSpecies.Index, SynthImagePool.Train, rng.Next(o.TrainImagesPerSpecies))];
                 var question = rng.Pick(s.SuperCategory.TrainQuestions);
-                list.Add(new TapoTriplet(images[(s.Index, SynthImagePool.Train, shot)], positive, negative, FineR1Prompts.TapoProblem(question), s.Name));
+                list.Add(new TapoTriplet(images[(s.Index, SynthImagePool.Train, shot)], positive, negative, SynthTurns.TapoProblem(question), s.Name));
             }
         }
         return list;

@@ -35,7 +35,7 @@ internal static class SynthFileWriter
         {
             w.WriteStartObject();
             w.WriteStartArray("messages");
-            Turn(w, "system", FineR1Prompts.Stage1System);
+            Turn(w, "system", FineR1.Core.Text.Prompts.FineR1Prompts.SftSystemPrompt);
             Turn(w, "user", e.UserTurn);
             Turn(w, "assistant", withReasoning ? e.CotAnswer : e.DirectAnswer);
             w.WriteEndArray();

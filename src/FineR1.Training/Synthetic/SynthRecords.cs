@@ -44,10 +44,10 @@ public sealed record SftExample(SynthImage Image, string Question, IReadOnlyList
     public string Answer => Image.Species.Name;
 
     /// <summary>The user turn: <c>&lt;image&gt;</c> + question.</summary>
-    public string UserTurn => FineR1Prompts.Stage1User(Question);
+    public string UserTurn => SynthTurns.Stage1User(Question);
 
     /// <summary>The assistant turn of the direct-SFT baseline: <c>&lt;answer&gt;NAME&lt;/answer&gt;</c>.</summary>
-    public string DirectAnswer => FineR1Prompts.DirectAnswer(Answer);
+    public string DirectAnswer => SynthTurns.DirectAnswer(Answer);
 }
 
 /// <summary>A TAPO training row (spec §5.1): anchor, positive (same species, other image), negative (a seen

@@ -24,7 +24,7 @@ public class FgvrSynthFormatTests(SynthWorldFixture fixture) : IClassFixture<Syn
             var r = records[i];
             var name = World.Sft[i].Answer;
             Assert.Equal(["system", "user", "assistant"], r.Turns.Select(t => t.Role));
-            Assert.Equal(FineR1Prompts.Stage1System, r.System);
+            Assert.Equal(FineR1.Core.Text.Prompts.FineR1Prompts.SftSystemPrompt, r.System);
             Assert.StartsWith("<image>", r.Turns[1].Content);
             Assert.DoesNotContain("<image>", r.Turns[1].Content[7..]);
             Assert.Matches(@"^<think> [\s\S]+</think>\n\n<answer>" + Regex.Escape(name) + "</answer>$", r.Assistant);
@@ -33,8 +33,8 @@ public class FgvrSynthFormatTests(SynthWorldFixture fixture) : IClassFixture<Syn
             Assert.True(World.SpeciesNamed(name).IsSeen);
         }
         // The system prompt is the paper's, verbatim (spec §3.1).
-        Assert.StartsWith("A conversation between User and Assistant.", FineR1Prompts.Stage1System);
-        Assert.EndsWith("<think> reasoning process here </think><answer> answer here </answer>", FineR1Prompts.Stage1System);
+        Assert.StartsWith("A conversation between User and Assistant.", FineR1.Core.Text.Prompts.FineR1Prompts.SftSystemPrompt);
+        Assert.EndsWith("<think> reasoning process here </think><answer> answer here </answer>", FineR1.Core.Text.Prompts.FineR1Prompts.SftSystemPrompt);
     }
 
     [Fact]
