@@ -16,7 +16,7 @@ public enum SftOverlongPolicy
 /// <summary>Weight and optimizer-state precision.</summary>
 public enum SftPrecision
 {
-    /// <summary><see cref="BFloat16"/> on CUDA, <see cref="Float32"/> on the CPU.</summary>
+    /// <summary>Follow the model: <see cref="BFloat16"/> when its weights are bf16 (load it so on CUDA), else <see cref="Float32"/>.</summary>
     Auto,
     /// <summary>float32 weights and TorchSharp's AdamW (exactly <c>torch.optim.AdamW</c>).</summary>
     Float32,

@@ -51,6 +51,7 @@ public sealed class SftTrainer
         Options = options ?? throw new ArgumentNullException(nameof(options));
         SftOptionsValidator.ThrowIfInvalid(options);
         _logger = logger ?? NullLogger.Instance;
+        PadTokenId = tokenizer.EndOfTextId;
         _processor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions
         {
             MaxPixels = options.ImageMaxPixels,
@@ -60,6 +61,10 @@ public sealed class SftTrainer
             TemporalPatchSize = model.Config.Vision.TemporalPatchSize,
         });
     }
+
+    /// <summary>Token id written into padding (default Qwen's <c>&lt;|endoftext|&gt;</c>, its <c>pad_token</c>); padding is
+    /// masked from attention and loss, so the value only has to be a valid id.</summary>
+    public int PadTokenId { get; init; }
 
     /// <summary>The image processor (SFT pixel limits).</summary>
     public Qwen2VLImageProcessor ImageProcessor => _processor;
@@ -165,13 +170,15 @@ public sealed class SftTrainer
             foreach (var micro in stepExamples.Chunk(o.MicroBatchSize))
             {
                 using var scope = NewDisposeScope();
-                using var batch = SftBatch.Collate(micro, _model.Config, _processor, _tokenizer.EndOfTextId);
+                using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId);
                 var microLoss = Forward(batch, device, supervised);
                 microLoss.backward();
                 loss += microLoss.detach().cpu().to_type(ScalarType.Float64).item<double>();
                 tokens += batch.Tokens;
             }
-            var result = GradientClipping.ClipAndStep(optimizer.Parameters, optimizer.Step, o.MaxGradNorm);
+            OptimizerStepResult result;
+            using (NewDisposeScope()) // reading Parameter.grad creates tensor handles; free them every step
+                result = GradientClipping.ClipAndStep(optimizer.Parameters, optimizer.Step, o.MaxGradNorm);
 
             state.ExamplesConsumedInEpoch += stepExamples.Count;
             if (state.ExamplesConsumedInEpoch >= examples.Count) { state.Epoch++; state.ExamplesConsumedInEpoch = 0; }
