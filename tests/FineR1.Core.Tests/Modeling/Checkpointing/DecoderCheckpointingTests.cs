@@ -1,6 +1,7 @@
 using FineR1.Core.Modeling;
 using FineR1.Core.Modeling.Common;
 using FineR1.Core.Tests.Modeling.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FineR1.Core.Tests.Modeling.Checkpointing;
@@ -80,5 +81,39 @@ public sealed class DecoderCheckpointingTests(ITestOutputHelper output)
 
         model.eval();
         Assert.True(text.forward(ids).eq(reference).all().item<bool>());
+    }
+
+    /// <summary>Counts forwards of the layer it wraps.</summary>
+    private sealed class Counting(nn.Module<Tensor, Tensor> inner) : nn.Module<Tensor, Tensor>("Counting")
+    {
+        public int Calls;
+        public override Tensor forward(Tensor x) { Calls++; return inner.forward(x); }
+    }
+
+    [Fact]
+    public void Checkpointing_RecomputesEachLayerInBackward()
+    {
+        using var fx = ParityFixture.Open(TinyA);
+        var (model, _) = fx.LoadModel();
+        using var _m = model;
+        using var scope = NewDisposeScope();
+        var mlp = model.model.language_model.layers[0].mlp;
+        var counting = new Counting(mlp.gate_proj);
+        mlp.gate_proj = counting;                    // not registered: its parameters stay those of the wrapped Linear
+        model.train();
+        var ids = fx.Tensor("input_ids");
+        model.forward(inputIds: ids).Logits.sum().backward();
+        Assert.Equal(1, counting.Calls);
+
+        model.EnableGradientCheckpointing();
+        counting.Calls = 0;
+        var logits = model.forward(inputIds: ids).Logits;
+        Assert.Equal(1, counting.Calls);
+        logits.sum().backward();
+        Assert.Equal(2, counting.Calls);             // recomputed once in backward
+
+        counting.Calls = 0;
+        using (no_grad()) model.forward(inputIds: ids);
+        Assert.Equal(1, counting.Calls);
     }
 }
