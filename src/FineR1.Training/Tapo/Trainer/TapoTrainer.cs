@@ -92,6 +92,9 @@ public sealed class TapoTrainer
     /// <summary>The optimizer (AdamW over every trainable parameter, tied weights once).</summary>
     public optim.Optimizer Optimizer => _optimizer;
 
+    /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
+    internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
+
     /// <summary>Called after every step with its metrics.</summary>
     public event Action<TapoStepMetrics>? StepCompleted;
 
@@ -117,6 +120,7 @@ public sealed class TapoTrainer
                 augLogProbs = NoGradLogProbs(batch, responseIds, responseMask, r => r.Row.AugLogProbImage);
             }
             var logProbSeconds = clock.Elapsed.TotalSeconds;
+            BatchPrepared?.Invoke(batch, oldLogProbs, augLogProbs);
 
             clock.Restart();
             var maskF = responseMask.to(ScalarType.Float32, device);
