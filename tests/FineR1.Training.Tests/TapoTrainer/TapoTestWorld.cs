@@ -35,7 +35,14 @@ internal static class TapoTestWorld
     public static Qwen2_5_VLForConditionalGeneration Model(int seed = 0)
     {
         manual_seed(seed);
-        return new Qwen2_5_VLForConditionalGeneration(Config());
+        var model = new Qwen2_5_VLForConditionalGeneration(Config());
+        // HF's initializer_range 0.02 for the decoder: TorchSharp's default N(0, 1) embeddings make the tied head
+        // near-deterministic (log-prob 0 for every sampled token). The vision tower keeps its larger default init so the
+        // image visibly moves the log-probs.
+        using var noGrad = no_grad();
+        foreach (var (name, p) in model.UniqueParameters())
+            if (name.StartsWith("model.language_model.", StringComparison.Ordinal) && p.dim() == 2) p.normal_(0, 0.02);
+        return model;
     }
 
     public static Qwen2VLImageProcessor Processor => new(new Qwen2VLImageProcessorOptions { MinPixels = 56 * 56, MaxPixels = 56 * 56 });
