@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FineR1.Core.Generation;
 using FineR1.Core.Modeling;
+using FineR1.Core.Modeling.Common;
 using FineR1.Core.Text.Rewards;
 using FineR1.Training.Optimization;
 using FineR1.Training.Tapo.Data;
@@ -68,6 +69,10 @@ public sealed class TapoTrainer
 
         if (options.Optimization.FreezeVisionTower)
             foreach (var p in model.model.visual.parameters()) p.requires_grad = false;
+        // Recompute decoder layers (and vision blocks, which TAPO trains) in backward; only active in training mode.
+        if (options.Optimization.GradientCheckpointing)
+            model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
+        model.train();
         _parameters = model.UniqueParameters().Select(p => p.Parameter).Where(p => p.requires_grad).ToList();
         var o = options.Optimization;
         _optimizer = optim.AdamW(_parameters, o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
