@@ -142,12 +142,13 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
                 var sequence = generated.Sequences[i];
                 var raw = _bundle.Tokenizer.Decode(sequence.TokenIds.Select(t => (int)t), skipSpecialTokens: true);
                 var modelAnswer = AnswerParsing.ExtractEvaluationAnswer(raw);
-                var scoring = Stopwatch.StartNew();
+                var scoringTime = TimeSpan.Zero;
                 IReadOnlyList<CandidateScore>? scores = null;
                 string text = raw, answer = modelAnswer!;
                 if (scoreCandidates && request.Candidates is { } candidates && (Options.ConstrainToCandidates || Options.ComputeConfidences))
                 {
                     ct.ThrowIfCancellationRequested();
+                    var scoring = Stopwatch.StartNew();
                     var prefix = CandidateScorer.AnswerPrefix(raw);
                     var logLikelihoods = CandidateScorer.LogLikelihoods(_bundle, prompts[i], prefix, candidates);
                     var confidences = CandidateScorer.Softmax(logLikelihoods);
@@ -157,13 +158,13 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
                         answer = scores.MaxBy(s => s.LogLikelihood)!.Name;
                         text = prefix + ">" + answer + "</answer>";
                     }
+                    scoringTime = scoring.Elapsed;
                 }
-                scoring.Stop();
                 results.Add(new ClassificationResult
                 {
                     Request = request, Answer = answer, ModelAnswer = modelAnswer, Reasoning = ReasoningParts.Parse(raw),
                     RawText = raw, Text = text, TokenIds = sequence.TokenIds, FinishReason = sequence.FinishReason, Candidates = scores,
-                    Timings = new ClassificationTimings(preprocess, generated.PrefillTime, generated.DecodeTime, scoring.Elapsed, total.Elapsed),
+                    Timings = new ClassificationTimings(preprocess, generated.PrefillTime, generated.DecodeTime, scoringTime, total.Elapsed),
                 });
             }
             return results;
