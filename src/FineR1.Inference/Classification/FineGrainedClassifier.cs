@@ -84,6 +84,8 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
                     emitted = text;
                 }
                 yield return new StreamedToken(token.TokenId, delta, token.IsStop);
+                // Tokens already generated may be buffered: stop at once rather than draining them after a cancel.
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
         finally { _gate.Release(); }

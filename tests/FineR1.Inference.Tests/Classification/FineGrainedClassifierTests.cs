@@ -142,7 +142,7 @@ public sealed class FineGrainedClassifierTests(TinyQwen tiny) : IClassFixture<Ti
                 await foreach (var _ in classifier.StreamAsync(request, cts.Token))
                     if (++seen == 2) cts.Cancel();
             });
-            Assert.InRange(seen, 2, 3);
+            Assert.Equal(2, seen);                                     // no buffered token after the cancel
         }
         var after = await classifier.ClassifyAsync(request with { }, Ct);
         Assert.NotEmpty(after.TokenIds);
