@@ -21,7 +21,7 @@ namespace FineR1.Benchmarks;
 /// from the binary) or <c>FINER1_TOKENIZER</c>.
 /// </summary>
 [MemoryDiagnoser(false)]
-[SimpleJob(BenchmarkDotNet.Engines.RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[HeavyJob]
 public class TapoStepBenchmarks
 {
     private global::FineR1.Training.Tapo.Trainer.TapoTrainer? _trainer;
