@@ -28,7 +28,13 @@ public sealed class GenerationWorkload : IDisposable
         {
             "3b" => Qwen2_5_VLConfig.Qwen2_5_VL3B,
             "7b" => Qwen2_5_VLConfig.Qwen2_5_VL7B,
-            _ => throw new ArgumentException($"unknown shape '{shape}' (3b or 7b)."),
+            // The 3B widths with 2 decoder layers and 2 vision blocks: a quick CPU check of the benchmark itself.
+            "smoke" => Qwen2_5_VLConfig.Qwen2_5_VL3B with
+            {
+                Text = Qwen2_5_VLConfig.Qwen2_5_VL3B.Text with { NumHiddenLayers = 2 },
+                Vision = Qwen2_5_VLConfig.Qwen2_5_VL3B.Vision with { Depth = 2, FullAttentionBlockIndexes = [1] },
+            },
+            _ => throw new ArgumentException($"unknown shape '{shape}' (3b, 7b or smoke)."),
         };
         Device = device;
         manual_seed(0);

@@ -18,9 +18,9 @@ public static class GpuGenerate
         string? output = args.Length > 1 ? args[1] : null;
         int[] batches = args.Length > 2 ? args[2..].Select(int.Parse).ToArray() : [1, 16, 64];
         var device = cuda.is_available() ? CUDA : CPU;
-        using var workload = new GenerationWorkload(shape, device);
+        using var workload = new GenerationWorkload(shape, device, device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32);
         var results = new Dictionary<string, object>();
-        Console.WriteLine($"FineR1 generate, Qwen2.5-VL-{shape} shape, bf16, {device}, prompt {GenerationWorkload.PromptIds().Length} tokens + 1 image, {GenerationWorkload.NewTokens} new tokens");
+        Console.WriteLine($"FineR1 generate, Qwen2.5-VL-{shape} shape, {(device.type == DeviceType.CUDA ? "bf16" : "float32")}, {device}, prompt {GenerationWorkload.PromptIds().Length} tokens + 1 image, {GenerationWorkload.NewTokens} new tokens");
         foreach (var b in batches)
         {
             var (seconds, tps, result) = workload.Measure(b);

@@ -8,14 +8,16 @@ namespace FineR1.Core.Modeling.Text;
 /// SwiGLU feed-forward block of the decoder (HF <c>Qwen2MLP</c>): <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>,
 /// all three projections without bias.
 /// </summary>
+/// <remarks>The projections are typed <c>nn.Module&lt;Tensor, Tensor&gt;</c> (an <c>nn.Linear</c> when built) so that LoRA
+/// (<see cref="FineR1.Core.Modeling.Lora.LoraLinear"/>) can wrap them in place.</remarks>
 public sealed class Qwen2MLP : nn.Module<Tensor, Tensor>
 {
     /// <summary>Gate projection <c>[intermediate, hidden]</c>.</summary>
-    public Linear gate_proj;
+    public nn.Module<Tensor, Tensor> gate_proj;
     /// <summary>Up projection <c>[intermediate, hidden]</c>.</summary>
-    public Linear up_proj;
+    public nn.Module<Tensor, Tensor> up_proj;
     /// <summary>Down projection <c>[hidden, intermediate]</c>.</summary>
-    public Linear down_proj;
+    public nn.Module<Tensor, Tensor> down_proj;
 
     /// <summary>Creates the block for <paramref name="hiddenSize"/> → <paramref name="intermediateSize"/> → <paramref name="hiddenSize"/>.</summary>
     public Qwen2MLP(long hiddenSize, long intermediateSize, Device? device = null, ScalarType? dtype = null)

@@ -9,19 +9,21 @@ namespace FineR1.Core.Modeling.Text;
 /// Grouped-query self-attention of the decoder (HF <c>Qwen2_5_VLAttention</c>): q/k/v projections with bias, o_proj
 /// without, M-RoPE on q and k, optional KV cache, scaled dot-product attention with scale <c>head_dim^-0.5</c>.
 /// </summary>
+/// <remarks>The projections are typed <c>nn.Module&lt;Tensor, Tensor&gt;</c> (an <c>nn.Linear</c> when built) so that LoRA
+/// (<see cref="FineR1.Core.Modeling.Lora.LoraLinear"/>) can wrap them in place.</remarks>
 public sealed class Qwen2_5_VLAttention : nn.Module<Tensor, DecoderContext, Tensor>
 {
     private readonly int _layerIdx;
     private readonly long _numHeads, _numKeyValueHeads, _headDim;
 
     /// <summary>Query projection <c>[heads × head_dim, hidden]</c> + bias.</summary>
-    public Linear q_proj;
+    public nn.Module<Tensor, Tensor> q_proj;
     /// <summary>Key projection <c>[kv_heads × head_dim, hidden]</c> + bias.</summary>
-    public Linear k_proj;
+    public nn.Module<Tensor, Tensor> k_proj;
     /// <summary>Value projection <c>[kv_heads × head_dim, hidden]</c> + bias.</summary>
-    public Linear v_proj;
+    public nn.Module<Tensor, Tensor> v_proj;
     /// <summary>Output projection <c>[hidden, heads × head_dim]</c>, no bias.</summary>
-    public Linear o_proj;
+    public nn.Module<Tensor, Tensor> o_proj;
 
     /// <summary>Creates the attention of decoder layer <paramref name="layerIdx"/> (its slot in the KV cache).</summary>
     public Qwen2_5_VLAttention(Qwen2_5_VLTextConfig config, int layerIdx, Device? device = null, ScalarType? dtype = null)

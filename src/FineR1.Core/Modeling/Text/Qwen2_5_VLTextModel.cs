@@ -27,6 +27,13 @@ public sealed class Qwen2_5_VLTextModel : nn.Module
     /// <summary>The decoder's configuration.</summary>
     public Qwen2_5_VLTextConfig Config => _config;
 
+    /// <summary>
+    /// Recompute each decoder layer in backward instead of keeping its activations (HF
+    /// <c>gradient_checkpointing_enable()</c>). Applies only in training mode with grad enabled and without a KV cache;
+    /// the forward output and every gradient are unchanged (the layers have no dropout). Off by default.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Creates the decoder; <paramref name="device"/> may be <c>meta</c> to get shapes without memory.</summary>
     public Qwen2_5_VLTextModel(Qwen2_5_VLTextConfig config, Device? device = null, ScalarType? dtype = null)
         : base(nameof(Qwen2_5_VLTextModel))
@@ -75,9 +82,24 @@ public sealed class Qwen2_5_VLTextModel : nn.Module
         else if (steps > 1) mask = AttentionMask.Causal(past, steps, hidden.device);
         var context = new DecoderContext(cos, sin, mask, isCausal, cache);
 
-        foreach (var layer in layers) hidden = layer.forward(hidden, context);
+        bool checkpoint = GradientCheckpointing && training && cache is null && is_grad_enabled();
+        foreach (var layer in layers) hidden = checkpoint ? CheckpointedLayer(layer, hidden, context) : layer.forward(hidden, context);
         cache?.Advance(steps);
         return norm.forward(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <paramref name="layer"/> through <see cref="GradientCheckpoint"/>. The context's tensors go in as inputs, not
+    /// through the closure: the autograd node keeps them alive until backward, after this forward's dispose scope has
+    /// freed its handles. Never called with a KV cache (a recompute would write the cache twice).
+    /// </summary>
+    private static Tensor CheckpointedLayer(Qwen2_5_VLDecoderLayer layer, Tensor hidden, DecoderContext context)
+    {
+        Tensor[] inputs = context.Mask is null ? [hidden, context.Cos, context.Sin] : [hidden, context.Cos, context.Sin, context.Mask];
+        bool isCausal = context.IsCausal;
+        return GradientCheckpoint.Apply(
+            xs => layer.forward(xs[0], new DecoderContext(xs[1], xs[2], xs.Length > 3 ? xs[3] : null, isCausal, Cache: null)),
+            inputs, layer.parameters().ToList());
     }
 
     private static Tensor NormalisePositions(Tensor? positionIds, long batch, long steps, long past, Device device)

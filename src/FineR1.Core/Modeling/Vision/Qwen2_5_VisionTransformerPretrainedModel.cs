@@ -1,4 +1,5 @@
 using FineR1.Core.Configuration;
+using FineR1.Core.Modeling.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -32,6 +33,12 @@ public sealed class Qwen2_5_VisionTransformerPretrainedModel : nn.Module<Tensor,
 
     /// <summary>The configuration the tower was built from.</summary>
     public Qwen2_5_VLVisionConfig Config => _config;
+
+    /// <summary>
+    /// Recompute each block in backward instead of keeping its activations. Applies only in training mode with grad
+    /// enabled; outputs and gradients are unchanged (no dropout). Off by default.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
 
     /// <summary>Builds the tower with freshly initialised weights on <paramref name="device"/> in <paramref name="dtype"/>.</summary>
     /// <exception cref="ConfigurationException">The configuration is inconsistent.</exception>
@@ -87,8 +94,13 @@ public sealed class Qwen2_5_VisionTransformerPretrainedModel : nn.Module<Tensor,
 
         var windowChunks = new VisionAttentionChunks(cuWindowSeqlens, device);
         var fullChunks = new VisionAttentionChunks(Qwen2_5_VisionIndexing.FullAttentionCuSeqlens(grids), device);
+        bool checkpoint = GradientCheckpointing && training && is_grad_enabled();
+        if (checkpoint) KeepForBackward(windowChunks, fullChunks);
         for (int i = 0; i < blocks.Count; i++)
-            hidden = blocks[i].forward(hidden, _fullAttentionBlocks.Contains(i) ? fullChunks : windowChunks, cos, sin);
+        {
+            var chunks = _fullAttentionBlocks.Contains(i) ? fullChunks : windowChunks;
+            hidden = checkpoint ? CheckpointedBlock(blocks[i], hidden, chunks, cos, sin) : blocks[i].forward(hidden, chunks, cos, sin);
+        }
 
         var merged = merger.forward(hidden);                                          // [S/m², out], windowed order
         var reverse = tensor(Qwen2_5_VisionIndexing.Inverse(windowIndex), dtype: ScalarType.Int64, device: device);
@@ -133,6 +145,22 @@ public sealed class Qwen2_5_VisionTransformerPretrainedModel : nn.Module<Tensor,
         if (patchOrder is not null) ids = ids.index_select(0, patchOrder);
         var angles = table.index_select(0, ids.reshape(-1)).view(ids.shape[0], -1);   // [S, head_dim/2]
         return angles.MoveToOuterDisposeScope();
+    }
+
+    /// <summary><paramref name="block"/> through <see cref="GradientCheckpoint"/>; cos/sin go in as inputs so the autograd
+    /// node keeps them alive until backward.</summary>
+    private static Tensor CheckpointedBlock(Qwen2_5_VLVisionBlock block, Tensor hidden, VisionAttentionChunks chunks, Tensor cos, Tensor sin) =>
+        GradientCheckpoint.Apply(xs => block.forward(xs[0], chunks, xs[1], xs[2]), [hidden, cos, sin], block.parameters().ToList());
+
+    /// <summary>The chunks' index tensors are used again by the recompute in backward, after this forward's dispose
+    /// scope has ended: take them out of it (int64 <c>[S]</c> each, freed by the GC with the autograd closure).</summary>
+    private static void KeepForBackward(params VisionAttentionChunks[] chunks)
+    {
+        foreach (var c in chunks)
+        {
+            c.Gather?.DetachFromDisposeScope();
+            c.Scatter?.DetachFromDisposeScope();
+        }
     }
 
     private (Tensor Cos, Tensor Sin) PositionEmbeddings(VisionGrid[] grids, Tensor patchOrder, Device device)

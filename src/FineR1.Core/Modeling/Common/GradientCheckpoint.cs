@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace FineR1.Training.Optimization;
+namespace FineR1.Core.Modeling.Common;
 
 /// <summary>
 /// Activation (gradient) checkpointing for TorchSharp, which has no <c>torch.utils.checkpoint</c>: the wrapped function
