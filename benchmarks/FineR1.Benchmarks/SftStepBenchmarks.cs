@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using FineR1.Core.Configuration;
 using FineR1.Core.Modeling;
+using FineR1.Core.Modeling.Common;
 using FineR1.Training.Optimization;
 using FineR1.Training.Sft;
 using TorchSharp;
@@ -20,13 +21,14 @@ namespace FineR1.Benchmarks;
 /// bf16 on CUDA. On the CPU it falls back to a tiny shape so it runs anywhere.
 /// Tokens/s = 8 × 966 / mean time (also printed at cleanup).
 /// Environment knobs: <c>FINER1_SFT_BENCH_MODEL</c> (3b | 7b), <c>FINER1_SFT_BENCH_BATCH</c> (8),
-/// <c>FINER1_SFT_BENCH_TEXT_TOKENS</c> (700), <c>FINER1_SFT_BENCH_MICRO</c> (sequences per forward; default 2 because
-/// decoder-layer gradient checkpointing is not available yet and 8 × 966 activations of the 3B model do not fit 80 GB),
+/// <c>FINER1_SFT_BENCH_TEXT_TOKENS</c> (700), <c>FINER1_SFT_BENCH_CHECKPOINTING</c> (decoder-layer gradient
+/// checkpointing, default on as in the HF baseline; 0 = off), <c>FINER1_SFT_BENCH_MICRO</c> (sequences per forward;
+/// default the whole batch, 2 when checkpointing is off: 8 × 966 activations of the 3B model do not fit 80 GB),
 /// <c>FINER1_SFT_BENCH_OPTIMIZER</c> (anyprecision = fp32 moments + Kahan on bf16 weights, the trainer's bf16 path;
 /// adamw = TorchSharp AdamW with bf16 states, the HF baseline's optimizer).
 /// Run: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*SftStepBenchmarks*'</c>.
 /// </summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[HeavyJob]
 public class SftStepBenchmarks
 {
     private Qwen2_5_VLForConditionalGeneration? _model;
@@ -57,11 +59,13 @@ public class SftStepBenchmarks
         int batch = Env("FINER1_SFT_BENCH_BATCH", gpu ? 8 : 2);
         int text = Env("FINER1_SFT_BENCH_TEXT_TOKENS", gpu ? 700 : 64);
         int side = gpu ? 32 : 8;                                   // patch grid of one image: 448×448 (GPU), 112×112 (CPU)
-        _micro = Math.Min(batch, Env("FINER1_SFT_BENCH_MICRO", gpu ? 2 : batch));
+        bool checkpointing = Environment.GetEnvironmentVariable("FINER1_SFT_BENCH_CHECKPOINTING") != "0";
+        _micro = Math.Min(batch, Env("FINER1_SFT_BENCH_MICRO", checkpointing || !gpu ? batch : 2));
 
         torch.manual_seed(0);
         _model = new Qwen2_5_VLForConditionalGeneration(config, _device, dtype);
         _model.train();
+        if (checkpointing) _model.EnableGradientCheckpointing();
         var trainable = SftTrainer.ApplyFreezing(_model, new SftOptions { OutputFolder = "unused" });
         _parameters = trainable.Select(t => t.Parameter).ToList();
         bool torchAdamW = Environment.GetEnvironmentVariable("FINER1_SFT_BENCH_OPTIMIZER") == "adamw" || !gpu;

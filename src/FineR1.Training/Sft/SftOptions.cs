@@ -98,8 +98,8 @@ public sealed class SftOptions
     /// <summary>Weight precision (paper: bf16 with fp32 master weights under DeepSpeed ZeRO-3).</summary>
     public SftPrecision Precision { get; set; } = SftPrecision.Auto;
 
-    /// <summary>Recompute decoder layers in backward (LLaMA-Factory default: on). Takes effect once decoder-layer
-    /// checkpointing is available in the model; until then the run logs that it trains without it.</summary>
+    /// <summary>Recompute decoder layers in backward (LLaMA-Factory default: on; exact, see
+    /// docs/lora-and-checkpointing.md). Vision blocks are checkpointed too when the vision tower is trained.</summary>
     public bool GradientCheckpointing { get; set; } = true;
 
     /// <summary>LoRA adapters instead of full fine-tuning (paper: off, <c>finetuning_type full</c>).</summary>
@@ -128,7 +128,8 @@ public sealed class SftOptions
     public string MetricsFileName { get; set; } = "metrics.jsonl";
 }
 
-/// <summary>LoRA settings (off in the paper). Applied once LoRA adapters are available in FineR1.</summary>
+/// <summary>LoRA settings (off in the paper). When enabled, the trainer wraps the decoder projections with
+/// <c>FineR1.Core.Modeling.Lora</c> adapters and trains only those (the Train* switches are then ignored).</summary>
 public sealed class SftLoraOptions
 {
     /// <summary>Train LoRA adapters instead of all weights.</summary>

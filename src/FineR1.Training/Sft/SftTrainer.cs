@@ -1,6 +1,8 @@
 using FineR1.Core.Checkpoints;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
+using FineR1.Core.Modeling.Common;
+using FineR1.Core.Modeling.Lora;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Training.Checkpointing;
 using FineR1.Training.Data;
@@ -121,12 +123,12 @@ public sealed class SftTrainer
         var dtype = _model.lm_head.weight!.dtype;
         if (bf16 != (dtype == ScalarType.BFloat16))
             throw new InvalidOperationException($"Precision {o.Precision} needs the model in {(bf16 ? "bfloat16" : "float32")}, but it is {dtype}.");
-        if (o.GradientCheckpointing)
-            _logger.LogInformation("Gradient checkpointing is requested; decoder-layer checkpointing is not available in this build, training without it.");
-        if (o.Lora.Enabled)
-            throw new NotSupportedException("LoRA is not available in this build (SftOptions.Lora.Enabled).");
+        if (o.Lora.Enabled && !_model.LoraLayers().Any())
+            _model.ApplyLora(new LoraOptions { Rank = o.Lora.Rank, Alpha = o.Lora.Alpha, Dropout = o.Lora.Dropout, TargetModules = o.Lora.TargetModules });
+        if (o.GradientCheckpointing) _model.EnableGradientCheckpointing(includeVision: o.TrainVisionTower);
+        else _model.DisableGradientCheckpointing();
 
-        var trainable = ApplyFreezing(_model, o);
+        var trainable = o.Lora.Enabled ? _model.LoraParameters().ToList() : ApplyFreezing(_model, o);
         using var optimizer = new SftOptimizer(trainable, o, bf16);
         int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;

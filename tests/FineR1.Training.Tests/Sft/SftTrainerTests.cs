@@ -181,4 +181,22 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
         long growth = rss[^1] - rss[9];
         Assert.True(growth < 64L << 20, $"RSS grew by {growth / (1 << 20)} MiB from step 10 to step 40");
     }
+
+    [Fact]
+    public void Lora_trains_only_the_adapters()
+    {
+        using var dir = new TempDir();
+        var (examples, vocabulary) = Examples(4);
+        var options = Options(dir.Path, epochs: 2);
+        options.Lora.Enabled = true;
+        options.WarmupSteps = 0;
+        var model = SftTestKit.NewModel(7, vocabulary.Config);
+        var before = SftTestKit.Snapshot(model);
+        new SftTrainer(model, SftTestKit.Tokenizer, options) { PadTokenId = vocabulary.PadTokenId }.Train(examples);
+        var after = model.UniqueParameters().ToDictionary(p => p.Name, p => p.Parameter.detach().clone());
+        Assert.Contains(after.Keys, k => k.Contains("lora_B"));
+        Assert.All(after.Where(kv => kv.Key.Contains("lora_B")), kv => Assert.NotEqual(0f, kv.Value.abs().sum().item<float>()));
+        Assert.True(before["model.language_model.embed_tokens.weight"].Same(after["model.language_model.embed_tokens.weight"]));
+        Assert.True(before["model.language_model.layers.0.self_attn.q_proj.weight"].Same(after["model.language_model.layers.0.self_attn.q_proj.base_layer.weight"]));
+    }
 }
