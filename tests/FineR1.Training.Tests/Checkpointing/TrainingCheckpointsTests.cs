@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace FineR1.Training.Tests.Checkpointing;
 
+[Collection(FineR1.Training.Tests.Sft.SerialTorchCollection.Name)]
 public sealed class TrainingCheckpointsTests
 {
     private static TrainingCheckpointContent Content(nn.Module model, long step, IReadOnlyList<KeyValuePair<string, Tensor>>? optimizer = null) =>

@@ -102,3 +102,13 @@ internal sealed class CompactVocabulary
             Labels = e.Labels.Select(l => l < 0 ? l : _map[(int)l]).ToArray(),
         }).ToList();
 }
+
+/// <summary>
+/// Tests that seed torch's global generator or measure process memory run alone: another test drawing random numbers
+/// between a seed and a model's initialisation, or allocating meanwhile, would change what they measure.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SerialTorchCollection
+{
+    public const string Name = "Serial torch (global RNG, RSS)";
+}

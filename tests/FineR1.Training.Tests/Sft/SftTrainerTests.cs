@@ -6,6 +6,7 @@ using TorchSharp;
 namespace FineR1.Training.Tests.Sft;
 
 /// <summary>End-to-end SFT on the CPU: tiny model with the real vocabulary, FGVR-Synth Stage-1 records.</summary>
+[Collection(SerialTorchCollection.Name)]
 public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSynthFixture>
 {
     /// <summary>Synchronous progress sink (Progress&lt;T&gt; would post to a thread pool).</summary>
