@@ -47,9 +47,9 @@ public sealed record ExperimentOptions
     {
         OutputFolder = outputFolder, Seed = seed,
         World = FgvrSynthOptions.Quick with { Seed = seed, PretrainImagesPerSpecies = 4 },
-        Pretraining = new PretrainingOptions { Training = new LmTrainingOptions { Epochs = 1, BatchSize = 8, LearningRate = 3e-3 } },
-        DirectSft = new LmTrainingOptions { Epochs = 2, BatchSize = 4, LearningRate = 1e-3 },
-        CotSft = new LmTrainingOptions { Epochs = 2, BatchSize = 4, LearningRate = 1e-3 },
-        EvalMaxNewTokens = 48,
+        Pretraining = new PretrainingOptions { Training = new LmTrainingOptions { Epochs = 4, BatchSize = 8, LearningRate = 3e-3 } },
+        DirectSft = new LmTrainingOptions { Epochs = 6, BatchSize = 4, LearningRate = 1e-3 },
+        CotSft = new LmTrainingOptions { Epochs = 6, BatchSize = 4, LearningRate = 1e-3 },
+        EvalMaxNewTokens = 400,
     };
 }

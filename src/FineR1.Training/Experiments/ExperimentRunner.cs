@@ -60,6 +60,7 @@ public static class ExperimentRunner
         var processor = new Qwen2VLImageProcessor(pre.Images);
         var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
         var encoder = new LmExampleEncoder(tokenizer, grid.H, grid.W);
+        var vocabulary = WorldKnowledgePretraining.Vocabulary(world, tokenizer);
         var snapshots = new Dictionary<string, Dictionary<string, Tensor>>();
         var baseWeights = Snapshot(model);
         var results = new List<StageResult>();
@@ -81,7 +82,7 @@ public static class ExperimentRunner
                 try
                 {
                     training = stage.Train(new StageContext(model, world, encoder, processor, options.Seed,
-                        new SyncProgress<CurvePoint>(p => progress?.Report(new ExperimentProgress($"train {stage.Name}", p.Step, p.TotalSteps, $"{p.Metric} {p.Value:F3}")))),
+                        new SyncProgress<CurvePoint>(p => progress?.Report(new ExperimentProgress($"train {stage.Name}", p.Step, p.TotalSteps, $"{p.Metric} {p.Value:F3}"))), vocabulary),
                         cancellationToken);
                 }
                 catch (StageNotAvailableException e)
@@ -93,9 +94,9 @@ public static class ExperimentRunner
                 timings[$"train {stage.Name}"] = Lap(watch);
                 snapshots[stage.Name] = Snapshot(model);
 
-                var closed = await EvaluateAsync(model, encoder, processor, world, options, EvalProtocol.ClosedWorld, stage.Name, progress, cancellationToken);
+                var closed = await EvaluateAsync(model, encoder, processor, vocabulary, world, options, EvalProtocol.ClosedWorld, stage.Name, progress, cancellationToken);
                 var open = options.OpenWorld
-                    ? await EvaluateAsync(model, encoder, processor, world, options, EvalProtocol.OpenWorld, stage.Name, progress, cancellationToken)
+                    ? await EvaluateAsync(model, encoder, processor, vocabulary, world, options, EvalProtocol.OpenWorld, stage.Name, progress, cancellationToken)
                     : default;
                 timings[$"eval {stage.Name}"] = Lap(watch);
                 results.Add(new StageResult
@@ -130,7 +131,7 @@ public static class ExperimentRunner
     }
 
     private static async Task<(SplitScores? Scores, double? FormatRate)> EvaluateAsync(Qwen2_5_VLForConditionalGeneration model,
-        LmExampleEncoder encoder, Qwen2VLImageProcessor processor, FgvrSynthWorld world, ExperimentOptions options,
+        LmExampleEncoder encoder, Qwen2VLImageProcessor processor, OutputVocabulary vocabulary, FgvrSynthWorld world, ExperimentOptions options,
         EvalProtocol protocol, string stage, IProgress<ExperimentProgress>? progress, CancellationToken ct)
     {
         string tag = protocol == EvalProtocol.ClosedWorld ? "closed" : "open";
@@ -138,7 +139,7 @@ public static class ExperimentRunner
         Directory.CreateDirectory(folder);
         string resultsPath = Path.Combine(folder, $"{tag}.jsonl");
         if (File.Exists(resultsPath)) File.Delete(resultsPath);      // a fresh model: never resume an older run's outputs
-        var predictor = new GenerativePredictor(model, encoder, processor, options.EvalMaxNewTokens);
+        var predictor = new GenerativePredictor(model, encoder, processor, options.EvalMaxNewTokens, vocabulary);
         int totalRecords = world.Eval.Sum(e => e.Records.Count), before = 0;
         string current = "";
         var report = await new EvaluationRunner(predictor).RunAsync(new EvaluationOptions

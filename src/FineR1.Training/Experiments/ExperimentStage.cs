@@ -19,8 +19,9 @@ public sealed record CurvePoint(int Step, int TotalSteps, string Metric, double 
 /// <param name="Processor">Image processor.</param>
 /// <param name="Seed">Seed of the experiment.</param>
 /// <param name="Progress">Receives curve points while training.</param>
+/// <param name="Vocabulary">The world's output vocabulary (the softmax runs over it), or null for the full vocabulary.</param>
 public sealed record StageContext(Qwen2_5_VLForConditionalGeneration Model, FgvrSynthWorld World, LmExampleEncoder Encoder,
-    Qwen2VLImageProcessor Processor, int Seed, IProgress<CurvePoint>? Progress);
+    Qwen2VLImageProcessor Processor, int Seed, IProgress<CurvePoint>? Progress, OutputVocabulary? Vocabulary = null);
 
 /// <summary>A stage's training record.</summary>
 /// <param name="Trainer">Which trainer ran (shown in the report).</param>
@@ -78,7 +79,7 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
     {
         var examples = context.World.Sft.Select(s => context.Encoder.Chat(Core.Text.Prompts.FineR1Prompts.SftSystemPrompt,
             s.Image.Path, s.UserTurn, chainOfThought ? s.CotAnswer : s.DirectAnswer)).ToList();
-        using var trainer = new LanguageModelTrainer(context.Model, context.Processor, options with { Seed = options.Seed + context.Seed });
+        using var trainer = new LanguageModelTrainer(context.Model, context.Processor, options with { Seed = options.Seed + context.Seed }, context.Vocabulary);
         var curve = new List<CurvePoint>();
         trainer.Train(examples, new SyncProgress<LmTrainingStep>(s =>
         {

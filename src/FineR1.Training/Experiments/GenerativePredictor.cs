@@ -23,13 +23,25 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
     /// <param name="encoder">Chat encoder whose image grid matches <paramref name="processor"/>'s output.</param>
     /// <param name="processor">Image processor.</param>
     /// <param name="maxNewTokens">Generation budget per answer.</param>
-    public GenerativePredictor(Qwen2_5_VLForConditionalGeneration model, LmExampleEncoder encoder, Qwen2VLImageProcessor processor, int maxNewTokens)
+    /// <param name="vocabulary">When set, the LM head runs over these ids only (others are never generated).</param>
+    public GenerativePredictor(Qwen2_5_VLForConditionalGeneration model, LmExampleEncoder encoder, Qwen2VLImageProcessor processor,
+        int maxNewTokens, OutputVocabulary? vocabulary = null)
     {
         _model = model;
         _encoder = encoder;
         _processor = processor;
-        _options = new GenerationOptions { MaxNewTokens = maxNewTokens };
+        _vocabulary = vocabulary;
+        var tok = encoder.Tokenizer;
+        _options = vocabulary is null
+            ? new GenerationOptions { MaxNewTokens = maxNewTokens }
+            : new GenerationOptions
+            {
+                MaxNewTokens = maxNewTokens, PadTokenId = vocabulary.IndexOf(tok.EndOfTextId),
+                StopTokenIds = [vocabulary.IndexOf(tok.ImEndId), vocabulary.IndexOf(tok.EndOfTextId)],
+            };
     }
+
+    private readonly OutputVocabulary? _vocabulary;
 
     /// <summary>Generated tokens so far (all calls).</summary>
     public long GeneratedTokens { get; private set; }
@@ -49,11 +61,30 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
         }
         var device = _model.lm_head.weight!.device;
         using var inputs = GenerationInputs.LeftPad(prompts, _options.PadTokenId, device);
-        var result = SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(_model), inputs, _options, cancellationToken: cancellationToken);
+        var head = _model.lm_head;
+        GenerationResult result;
+        try
+        {
+            if (_vocabulary is not null)
+            {
+                // The LM head over the world's ids only: generated ids are positions in _vocabulary.Ids.
+                var rows = head.weight!.index_select(0, tensor(_vocabulary.Ids.Select(i => (long)i).ToArray()).to(device));
+                var subset = nn.Linear(rows.shape[1], rows.shape[0], hasBias: false, device: device, dtype: rows.dtype);
+                subset.weight = new TorchSharp.Modules.Parameter(rows, requires_grad: false);
+                _model.lm_head = subset;
+            }
+            result = SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(_model), inputs, _options, cancellationToken: cancellationToken);
+        }
+        finally
+        {
+            if (!ReferenceEquals(_model.lm_head, head)) _model.lm_head.Dispose();
+            _model.lm_head = head;
+        }
         var outputs = result.Sequences.Select(s =>
         {
             GeneratedTokens += s.TokenIds.Length;
-            return _encoder.Tokenizer.Decode(s.TokenIds.Select(t => (int)t), skipSpecialTokens: true);
+            var ids = s.TokenIds.Select(t => _vocabulary is null ? (int)t : _vocabulary.Ids[(int)t]);
+            return _encoder.Tokenizer.Decode(ids, skipSpecialTokens: true);
         }).ToList();
         return Task.FromResult<IReadOnlyList<string>>(outputs);
     }

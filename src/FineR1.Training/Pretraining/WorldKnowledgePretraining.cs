@@ -55,6 +55,27 @@ public static class WorldKnowledgePretraining
         return examples;
     }
 
+    /// <summary>Every text the world trains or evaluates on (for <see cref="OutputVocabulary"/>).</summary>
+    public static OutputVocabulary Vocabulary(FgvrSynthWorld world, QwenTokenizer tokenizer)
+    {
+        IEnumerable<string> Texts()
+        {
+            yield return LmExampleEncoder.CaptionInstruction;
+            yield return Core.Text.Prompts.FineR1Prompts.SftSystemPrompt;
+            foreach (var c in world.Captions) yield return c.Text;
+            foreach (var f in world.Facts) yield return f.Text;
+            foreach (var s in world.Sft) { yield return s.UserTurn; yield return s.CotAnswer; yield return s.DirectAnswer; }
+            foreach (var t in world.Tapo) yield return t.Problem;
+            foreach (var split in world.Eval)
+                foreach (var r in split.Records)
+                {
+                    yield return FineR1.Inference.Evaluation.EvalPrompts.ClosedWorld(r.Question, r.Options);
+                    yield return FineR1.Inference.Evaluation.EvalPrompts.OpenWorld(r.Question);
+                }
+        }
+        return new OutputVocabulary(tokenizer, Texts());
+    }
+
     /// <summary>The cache key of a world + settings (hex SHA-256 prefix).</summary>
     public static string CacheKey(FgvrSynthWorld world, PretrainingOptions options)
     {
@@ -64,7 +85,7 @@ public static class WorldKnowledgePretraining
         foreach (var f in world.Facts) sb.Append(f.Text).Append('\n');
         sb.Append(options.Config.ToJson()).Append('\n');
         sb.Append(JsonSerializer.Serialize(options.Training)).Append(options.Seed).Append('\n');
-        sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv1");
+        sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv2-output-vocabulary");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16].ToLowerInvariant();
     }
 
@@ -96,7 +117,7 @@ public static class WorldKnowledgePretraining
         var processor = new Qwen2VLImageProcessor(options.Images);
         var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
         var encoder = new LmExampleEncoder(tokenizer, grid.H, grid.W);
-        using var trainer = new LanguageModelTrainer(model, processor, options.Training);
+        using var trainer = new LanguageModelTrainer(model, processor, options.Training, Vocabulary(world, tokenizer));
         var history = trainer.Train(Examples(world, encoder), progress, cancellationToken);
 
         Directory.CreateDirectory(folder);
