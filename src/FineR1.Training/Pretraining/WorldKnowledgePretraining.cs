@@ -55,6 +55,21 @@ public static class WorldKnowledgePretraining
         return examples;
     }
 
+    /// <summary>
+    /// HF's <c>_init_weights</c> for Qwen2.5-VL (initializer_range 0.02): weights N(0, 0.02), biases 0, norms 1.
+    /// TorchSharp's defaults (embedding N(0, 1)) start the loss near 100 instead of ln(vocab).
+    /// </summary>
+    public static void InitializeWeights(Qwen2_5_VLForConditionalGeneration model, double std = 0.02)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, p) in model.UniqueParameters())
+        {
+            if (name.EndsWith("bias", StringComparison.Ordinal)) p.zero_();
+            else if (p.dim() == 1) p.fill_(1.0);                    // RMSNorm weights
+            else p.normal_(0, std);
+        }
+    }
+
     /// <summary>Every text the world trains or evaluates on (for <see cref="OutputVocabulary"/>).</summary>
     public static OutputVocabulary Vocabulary(FgvrSynthWorld world, QwenTokenizer tokenizer)
     {
@@ -85,7 +100,7 @@ public static class WorldKnowledgePretraining
         foreach (var f in world.Facts) sb.Append(f.Text).Append('\n');
         sb.Append(options.Config.ToJson()).Append('\n');
         sb.Append(JsonSerializer.Serialize(options.Training)).Append(options.Seed).Append('\n');
-        sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv2-output-vocabulary");
+        sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv3-hf-init");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16].ToLowerInvariant();
     }
 
@@ -114,6 +129,7 @@ public static class WorldKnowledgePretraining
 
         torch.manual_seed(options.Seed);
         var model = new Qwen2_5_VLForConditionalGeneration(options.Config, CPU, ScalarType.Float32);
+        InitializeWeights(model);
         var processor = new Qwen2VLImageProcessor(options.Images);
         var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
         var encoder = new LmExampleEncoder(tokenizer, grid.H, grid.W);
