@@ -6,7 +6,7 @@ root=$(git rev-parse --show-toplevel)
 cd "$root"
 ../shared/gpu/stage.sh benchmarks/FineR1.Benchmarks/FineR1.Benchmarks.csproj "$@"
 app=.gpu/FineR1.Benchmarks
-rm -rf "$app"/libcapstone.so "$app"/Microsoft.CodeAnalysis*.dll "$app"/amd64 "$app"/x86 "$app"/arm64 "$app"/libSkiaSharp.so \
+rm -rf "$app"/libcapstone.so "$app"/amd64 "$app"/x86 "$app"/arm64 "$app"/libSkiaSharp.so \
   "$app"/Microsoft.Diagnostics.Tracing.TraceEvent.dll "$app"/Iced.dll "$app"/Microsoft.Diagnostics.Runtime.dll "$app"/Gee.External.Capstone.dll
 cp ../shared/gpu/hf_baseline.py .gpu/
 # The Core test project too (xunit v3 tests are executables), for its Category=Gpu tests; trimmed to what they read.

@@ -13,6 +13,7 @@ namespace FineR1.Benchmarks;
 /// Run: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*Checkpoint*'</c>.
 /// </summary>
 [MemoryDiagnoser]
+[InProcessJob]
 public class CheckpointBenchmarks
 {
     private const int Layers = 50;

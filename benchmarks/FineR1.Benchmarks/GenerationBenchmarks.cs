@@ -10,7 +10,7 @@ namespace FineR1.Benchmarks;
 /// (see <see cref="GenerationWorkload"/>). New tokens per second = Batch × 128 / mean time.
 /// Run: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*GenerationBenchmarks*'</c>.
 /// </summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[HeavyJob]
 public class GenerationBenchmarks
 {
     private GenerationWorkload? _workload;

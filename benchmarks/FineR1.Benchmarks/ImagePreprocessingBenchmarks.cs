@@ -13,6 +13,7 @@ namespace FineR1.Benchmarks;
 /// </summary>
 [Config(typeof(OpsPerSecondConfig))]
 [MemoryDiagnoser]
+[InProcessJob]
 public class ImagePreprocessingBenchmarks
 {
     private sealed class OpsPerSecondConfig : ManualConfig

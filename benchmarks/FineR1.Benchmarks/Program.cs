@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
@@ -7,7 +6,7 @@ namespace FineR1.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*Tokenizer*'</c>.
-/// Benchmarks run in-process (<see cref="InProcessEmitToolchain"/>) so the same build runs on the GPU machine, which has
+/// Benchmarks run in-process (<see cref="InProcessEmitToolchain"/>, Jobs.cs) so the same build runs on the GPU machine, which has
 /// the .NET runtime but no SDK (see docs/gpu.md).
 /// </summary>
 public static class Program
@@ -16,9 +15,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "gpu-info") { GpuInfo.Run(); return; }
         if (args.Length > 0 && args[0] == "gpu-generate") { GpuGenerate.Run(args[1..]); return; }
-        var config = DefaultConfig.Instance
-            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
-            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        // Each benchmark class names its job ([InProcessJob] or [HeavyJob], see Jobs.cs), both in-process.
+        var config = DefaultConfig.Instance.WithOptions(ConfigOptions.DisableOptimizationsValidator);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
     }
 }

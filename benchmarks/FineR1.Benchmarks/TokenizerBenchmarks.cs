@@ -12,6 +12,7 @@ namespace FineR1.Benchmarks;
 /// Run: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*TokenizerBenchmarks*' --job short</c>.
 /// </summary>
 [MemoryDiagnoser]
+[InProcessJob]
 public class TokenizerBenchmarks
 {
     /// <summary>Characters of each encode input.</summary>

@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using FineR1.Core.Text.Prompts;
+using FineR1.Core.Text.Rewards;
 
 namespace FineR1.Inference.Evaluation;
 
@@ -65,9 +67,9 @@ public sealed partial class EvaluationRunner
         void Fail(EvalFailure f) { failures.Add(f); failed++; done++; }
         (bool Correct, double? Similarity) Score(EvalRecord r, string output)
         {
-            bool ok = closed ? Metrics.ClosedWorldCorrect(output, r.GroundTruth) : Metrics.TextInclusionCorrect(output, r.GroundTruth, car);
+            bool ok = closed ? EvaluationScoring.IsClosedWorldCorrect(output, r.GroundTruth) : EvaluationScoring.IsOpenWorldTextIncluded(output, r.GroundTruth, carRule: car);
             double? ss = !closed && _similarity is not null
-                ? _similarity.Score(AnswerExtractor.OpenWorldBase(output), r.GroundTruth, Anchor(r, options)) : null;
+                ? _similarity.Score(EvaluationScoring.OpenWorldPrediction(output), r.GroundTruth, Anchor(r, options)) : null;
             if (ok) correct++;
             similarity += ss ?? 0;
             done++;
@@ -80,7 +82,7 @@ public sealed partial class EvaluationRunner
         {
             if (pending.Count == 0) return;
             var requests = pending.Select(p => new PredictionRequest(p.Image,
-                closed ? EvalPrompts.ClosedWorld(p.Record.Question, p.Record.Options) : EvalPrompts.OpenWorld(p.Record.Question))).ToList();
+                closed ? FineR1Prompts.ClosedWorld(p.Record.Question, p.Record.Options) : FineR1Prompts.OpenWorld(p.Record.Question))).ToList();
             IReadOnlyList<string>? outputs = null;
             string? error = null;
             try
@@ -93,7 +95,7 @@ public sealed partial class EvaluationRunner
             var results = new List<RecordResult>();
             // One embedding batch for the new predictions, ground truths and anchors of this batch.
             if (!closed && outputs is not null)
-                _similarity?.Prefetch(outputs.Select(AnswerExtractor.OpenWorldBase)
+                _similarity?.Prefetch(outputs.Select(EvaluationScoring.OpenWorldPrediction)
                     .Concat(pending.SelectMany(p => new[] { p.Record.GroundTruth, Anchor(p.Record, options) })));
             for (int i = 0; i < pending.Count; i++)
             {
@@ -107,7 +109,7 @@ public sealed partial class EvaluationRunner
                 string output = outputs[i];
                 var (ok, ss) = Score(r, output);
                 predicted++;
-                results.Add(Result(fileName, r) with { Output = output, Answer = AnswerExtractor.Extract(output), Correct = ok, SemanticSimilarity = ss });
+                results.Add(Result(fileName, r) with { Output = output, Answer = AnswerParsing.ExtractEvaluationAnswer(output), Correct = ok, SemanticSimilarity = ss });
             }
             journal.Append(results);
             pending.Clear();
@@ -118,7 +120,7 @@ public sealed partial class EvaluationRunner
         if (!closed && _similarity is not null)
             _similarity.Prefetch(lines.Where(l => l.Record is not null).SelectMany(l =>
                 journal.Done(fileName, l.Record!.LineNumber) is { } s
-                    ? new[] { AnswerExtractor.OpenWorldBase(s.Output!), l.Record.GroundTruth, Anchor(l.Record, options) }
+                    ? new[] { EvaluationScoring.OpenWorldPrediction(s.Output!), l.Record.GroundTruth, Anchor(l.Record, options) }
                     : []));
 
         foreach (var line in lines)
@@ -152,7 +154,7 @@ public sealed partial class EvaluationRunner
     private static RecordResult Result(string fileName, EvalRecord r) =>
         new() { File = fileName, Line = r.LineNumber, ImagePath = r.ImagePath, GroundTruth = r.GroundTruth };
 
-    private static string Anchor(EvalRecord r, EvaluationOptions o) => SuperCategory.ForImagePath(
+    private static string Anchor(EvalRecord r, EvaluationOptions o) => EvaluationScoring.SuperCategoryFromPath(
         o.AnchorSource == AnchorPathSource.ResolvedPath ? Path.Combine(o.ImageRoot, r.ImagePath) : r.ImagePath);
 
     /// <summary><c>bird_seen.jsonl</c> → (<c>bird</c>, <c>seen</c>); a name without the suffix → (stem, null).</summary>

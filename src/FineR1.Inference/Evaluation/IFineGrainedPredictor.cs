@@ -2,7 +2,7 @@ namespace FineR1.Inference.Evaluation;
 
 /// <summary>One model call: an image and the full user prompt (the image goes first in the user turn).</summary>
 /// <param name="ImagePath">Resolved path of the image file.</param>
-/// <param name="Prompt">Text of <see cref="EvalPrompts"/>.</param>
+/// <param name="Prompt">Text of <see cref="FineR1.Core.Text.Prompts.FineR1Prompts.ClosedWorld"/> or <see cref="FineR1.Core.Text.Prompts.FineR1Prompts.OpenWorld"/>.</param>
 public sealed record PredictionRequest(string ImagePath, string Prompt);
 
 /// <summary>

@@ -21,7 +21,7 @@ public sealed class SemanticSimilarityScorer
 
     /// <summary>
     /// <c>SS_rel</c> of one prediction: <paramref name="prediction"/> is the open-world base text (answer or whole
-    /// output), <paramref name="superCategory"/> the anchor (<see cref="SuperCategory.ForImagePath"/>).
+    /// output), <paramref name="superCategory"/> the anchor (<see cref="FineR1.Core.Text.Rewards.EvaluationScoring.SuperCategoryFromPath"/>).
     /// </summary>
     public double Score(string prediction, string groundTruth, string superCategory)
     {

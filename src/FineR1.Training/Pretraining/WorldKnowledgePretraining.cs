@@ -84,8 +84,8 @@ public static class WorldKnowledgePretraining
             foreach (var split in world.Eval)
                 foreach (var r in split.Records)
                 {
-                    yield return FineR1.Inference.Evaluation.EvalPrompts.ClosedWorld(r.Question, r.Options);
-                    yield return FineR1.Inference.Evaluation.EvalPrompts.OpenWorld(r.Question);
+                    yield return Core.Text.Prompts.FineR1Prompts.ClosedWorld(r.Question, r.Options);
+                    yield return Core.Text.Prompts.FineR1Prompts.OpenWorld(r.Question);
                 }
         }
         return new OutputVocabulary(tokenizer, Texts());

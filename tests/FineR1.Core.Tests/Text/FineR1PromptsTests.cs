@@ -25,8 +25,19 @@ public class FineR1PromptsTests
     [InlineData("nul\0 del\u007f nbsp\u00a0 zwsp\u200b", "'nul\\x00 del\\x7f nbsp\\xa0 zwsp\\u200b'")]
     [InlineData("Café 鸟 🐦", "'Café 鸟 🐦'")]
     [InlineData("\U000E0001", "'\\U000e0001'")]
+    [InlineData("a\\b\n", "'a\\\\b\\n'")]
+    [InlineData("Crème brûlée", "'Crème brûlée'")]
     public void Python_repr_quoting_and_escapes(string value, string expected) =>
         Assert.Equal("[" + expected + "]", FineR1Prompts.PythonListRepr([value]));
+
+    [Fact]
+    public void Python_list_repr_mixes_quotes_per_item() =>
+        Assert.Equal("['daisy', \"colt's foot\"]", FineR1Prompts.PythonListRepr(["daisy", "colt's foot"]));
+
+    [Fact]
+    public void Closed_world_prompt_with_four_bird_options_is_the_reference_text() =>
+        Assert.Equal("Given the question: Do you know what bird this is?, based on the options provided in ['Black Footed Albatross', 'Heermann Gull', 'Sooty Albatross', 'Laysan Albatross'], output the thinking process in <think> </think> and final choice in <answer> </answer> tags. The response format should be: <think>...</think> <answer>choice</answer>.",
+            FineR1Prompts.ClosedWorld("Do you know what bird this is?", ["Black Footed Albatross", "Heermann Gull", "Sooty Albatross", "Laysan Albatross"]));
 
     [Fact]
     public void Open_world_prompt_and_custom_templates()

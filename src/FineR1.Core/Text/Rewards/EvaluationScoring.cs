@@ -47,10 +47,19 @@ public static class EvaluationScoring
     /// </summary>
     public static bool IsOpenWorldTextIncluded(string output, string groundTruth, string superCategory)
     {
-        ArgumentNullException.ThrowIfNull(groundTruth);
         ArgumentNullException.ThrowIfNull(superCategory);
+        return IsOpenWorldTextIncluded(output, groundTruth, carRule: superCategory == "car");
+    }
+
+    /// <summary>
+    /// Open-world text inclusion with the car rule chosen by the caller (e.g. by dataset name rather than by path):
+    /// <paramref name="carRule"/> true drops the ground truth's last two words, as for the "car" super-category.
+    /// </summary>
+    public static bool IsOpenWorldTextIncluded(string output, string groundTruth, bool carRule)
+    {
+        ArgumentNullException.ThrowIfNull(groundTruth);
         var prediction = PythonString.Lower(OpenWorldPrediction(output));
-        if (superCategory == "car")
+        if (carRule)
         {
             var words = PythonString.Split(PythonString.Lower(groundTruth));
             var model = string.Join(' ', words.Take(Math.Max(0, words.Count - 2)));

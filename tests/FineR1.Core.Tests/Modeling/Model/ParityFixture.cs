@@ -59,37 +59,15 @@ internal sealed class ParityFixture : IDisposable
     }
 
     /// <summary>
-    /// Builds the model and loads model.safetensors by HF name (test-side loader; the real checkpoint loader lives
-    /// elsewhere). Names of the model absent from the file are returned (the tied lm_head is expected there).
+    /// Builds the model and loads model.safetensors through <see cref="CheckpointLoader"/> (HF stores the legacy 4.x
+    /// names). Names of the model absent from the file are returned (the tied lm_head is expected there).
     /// </summary>
     public (Qwen2_5_VLForConditionalGeneration Model, List<string> Missing) LoadModel(Device? device = null, ScalarType? dtype = null)
     {
         var model = new Qwen2_5_VLForConditionalGeneration(Config, device, dtype);
-        var missing = new List<string>();
-        using var weights = SafetensorsFile.Open(Path.Combine(Folder, "model.safetensors"));
-        using (no_grad())
-        {
-            foreach (var (name, p) in model.named_parameters())
-            {
-                var stored = StoredName(name, weights);
-                if (stored is null) { missing.Add(name); continue; }
-                using var w = weights.Read(stored);
-                Assert.Equal(w.shape, p.shape);
-                p.copy_(w);
-            }
-        }
-        return (model, missing);
-    }
-
-    /// <summary>The name under which HF stored a parameter: 5.x names, or the 4.x spelling (<c>model.*</c> for the
-    /// decoder, <c>visual.*</c> for the vision tower) that save_pretrained still writes.</summary>
-    private static string? StoredName(string name, SafetensorsFile weights)
-    {
-        if (weights.Entries.ContainsKey(name)) return name;
-        string? legacy = name.StartsWith("model.language_model.", StringComparison.Ordinal) ? "model." + name["model.language_model.".Length..]
-            : name.StartsWith("model.visual.", StringComparison.Ordinal) ? name["model.".Length..]
-            : null;
-        return legacy is not null && weights.Entries.ContainsKey(legacy) ? legacy : null;
+        var report = CheckpointLoader.Load(model, Folder);
+        Assert.Empty(report.Unexpected);
+        return (model, report.Missing.Concat(report.Tied.Keys).ToList());
     }
 
     public static double RelativeError(Tensor actual, Tensor expected)

@@ -46,6 +46,23 @@ public sealed class Qwen2_5_VLParityTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Folders))]
+    public void VisionEmbeds_OfThePromptImages_MatchHF(string folder)
+    {
+        using var fx = ParityFixture.Open(folder);
+        var (model, _) = fx.LoadModel();
+        using var _m = model;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var embeds = model.model.visual.forward(fx.PixelValues(), fx.ImageGridThw());   // [merged tokens, hidden]
+        var expected = fx.Tensor("vision_embeds");
+        Assert.Equal(expected.shape, embeds.shape);
+        double rel = ParityFixture.RelativeError(embeds, expected);
+        output.WriteLine($"{Path.GetFileName(folder)}: vision_embeds ||Δ||/||ref|| = {rel:E3}");
+        Assert.True(rel <= 1e-4, $"relative vision_embeds error {rel:E3} > 1e-4");
+    }
+
+    [Theory]
+    [MemberData(nameof(Folders))]
     public void Logits_ThroughVisionTower_MatchHF(string folder)
     {
         using var fx = ParityFixture.Open(folder);

@@ -1,0 +1,100 @@
+using FineR1.Core.Checkpoints;
+using FineR1.Core.Configuration;
+using FineR1.Core.Generation;
+using FineR1.Core.Imaging;
+using FineR1.Core.Modeling;
+using FineR1.Core.Native;
+using FineR1.Core.Text.Chat;
+using FineR1.Core.Text.Tokenization;
+using static TorchSharp.torch;
+
+namespace FineR1.Core.Pipeline;
+
+/// <summary>
+/// Everything needed to run a Qwen2.5-VL / Fine-R1 checkpoint: its config, the model with its weights (vision tower in
+/// <c>model.model.visual</c>), the tokenizer and chat template, and the image processor. Owns the model: disposing the
+/// bundle disposes it.
+/// </summary>
+/// <example>
+/// <code>
+/// using var bundle = FineR1Model.Load("/models/Fine-R1-3B", CUDA, ScalarType.BFloat16);
+/// using var prompt = bundle.Prompts.Build("bird.jpg", FineR1Prompts.OpenWorld("What bird is this?"));
+/// using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, bundle.Device);
+/// var result = SequenceGenerator.Generate(bundle.GenerationModel, inputs, new GenerationOptions { MaxNewTokens = 2048 });
+/// </code>
+/// </example>
+public sealed class FineR1Model : IDisposable
+{
+    /// <summary>The model's configuration (<c>config.json</c>).</summary>
+    public Qwen2_5_VLConfig Config { get; }
+    /// <summary>The model with its weights, in evaluation mode.</summary>
+    public Qwen2_5_VLForConditionalGeneration Model { get; }
+    /// <summary>The Qwen tokenizer (Qwen2.5-VL's added tokens).</summary>
+    public QwenTokenizer Tokenizer { get; }
+    /// <summary>Qwen2.5-VL's chat template over <see cref="Tokenizer"/>.</summary>
+    public QwenChatTemplate ChatTemplate { get; }
+    /// <summary>The image processor (default: the <see cref="Qwen2VLImageProcessorOptions.FineR1Evaluation"/> preset).</summary>
+    public Qwen2VLImageProcessor ImageProcessor { get; }
+    /// <summary>Builds generation prompts (chat + image) for this bundle.</summary>
+    public VisionPromptBuilder Prompts { get; }
+    /// <summary>The model wrapped for <see cref="SequenceGenerator"/> (images through <c>model.model.visual</c>).</summary>
+    public Qwen2_5_VLGenerationModel GenerationModel { get; }
+    /// <summary>Device of the weights.</summary>
+    public Device Device => GenerationModel.Device;
+    /// <summary>dtype of the weights.</summary>
+    public ScalarType DType => GenerationModel.DType;
+
+    /// <summary>Bundles parts that are already built (e.g. a randomly initialised model in tests).</summary>
+    /// <exception cref="ArgumentException">The tokenizer's image-pad id differs from the config's <c>image_token_id</c>.</exception>
+    public FineR1Model(Qwen2_5_VLForConditionalGeneration model, QwenTokenizer tokenizer, Qwen2VLImageProcessor? imageProcessor = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tokenizer.ImagePadId != model.Config.ImageTokenId)
+            throw new ArgumentException(
+                $"the tokenizer's <|image_pad|> id {tokenizer.ImagePadId} differs from the config's image_token_id {model.Config.ImageTokenId}.", nameof(tokenizer));
+        Config = model.Config;
+        Model = model;
+        Tokenizer = tokenizer;
+        ImageProcessor = imageProcessor ?? new Qwen2VLImageProcessor(Qwen2VLImageProcessorOptions.FineR1Evaluation);
+        ChatTemplate = new QwenChatTemplate(tokenizer, ImageProcessor.Options.MergeSize);
+        Prompts = new VisionPromptBuilder(ChatTemplate, ImageProcessor);
+        GenerationModel = new Qwen2_5_VLGenerationModel(model);
+        model.eval();
+    }
+
+    /// <summary>
+    /// Loads a HuggingFace model folder: <c>config.json</c>, the safetensors checkpoint (sharded or not) and
+    /// <c>tokenizer.json</c> (or <c>tokenizer.json.gz</c>).
+    /// </summary>
+    /// <param name="folder">The model folder, e.g. a local copy of <c>StevenHH2000/Fine-R1-7B</c>.</param>
+    /// <param name="device">Where the weights go (CPU when null).</param>
+    /// <param name="dtype">Weight dtype (float32 when null; bfloat16 is the reference's choice on GPU).</param>
+    /// <param name="imageOptions">Image preprocessing (default <see cref="Qwen2VLImageProcessorOptions.FineR1Evaluation"/>).</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="ConfigurationException">Missing or invalid <c>config.json</c>.</exception>
+    /// <exception cref="CheckpointException">Missing, corrupt or mismatching weights.</exception>
+    /// <exception cref="TokenizerFormatException">Missing or invalid tokenizer.</exception>
+    public static FineR1Model Load(string folder, Device? device = null, ScalarType? dtype = null, Qwen2VLImageProcessorOptions? imageOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
+        TorchSharpNativeLoader.EnsureInstalled();
+        var config = Qwen2_5_VLConfig.Load(Path.Combine(folder, "config.json"));
+        var tokenizer = QwenTokenizer.Load(folder, QwenTokenizerOptions.Qwen2_5_VL);
+        var model = new Qwen2_5_VLForConditionalGeneration(config, device ?? CPU, dtype ?? ScalarType.Float32);
+        try
+        {
+            CheckpointLoader.Load(model, folder);
+            return new FineR1Model(model, tokenizer, new Qwen2VLImageProcessor(imageOptions ?? Qwen2VLImageProcessorOptions.FineR1Evaluation));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,88 @@
+using FineR1.Core.Generation;
+using FineR1.Core.Modeling;
+using FineR1.Core.Pipeline;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FineR1.Inference.Classification;
+
+/// <summary>
+/// Scores each candidate as the continuation of a response prefix that ends with <c>&lt;answer</c>: the log-likelihood
+/// of <c>"&gt;" + candidate + "&lt;/answer&gt;"</c> given prompt, image and reasoning, from one batched forward
+/// (one row per candidate, the vision tower run once). Tokens shared by every candidate's tokenization are left out;
+/// they have the same probability in every row, so the softmax over candidates does not change.
+/// </summary>
+internal static class CandidateScorer
+{
+    /// <summary>The response up to <c>&lt;answer</c> (without its <c>&gt;</c>), closing the reasoning if the model did not.</summary>
+    /// <example><c>"&lt;think&gt;x&lt;/think&gt; &lt;answer&gt;A&lt;/answer&gt;"</c> → <c>"&lt;think&gt;x&lt;/think&gt; &lt;answer"</c>;
+    /// <c>"&lt;think&gt;x"</c> (cut off) → <c>"&lt;think&gt;x&lt;/think&gt;\n\n&lt;answer"</c>.</example>
+    public static string AnswerPrefix(string response)
+    {
+        int answer = response.IndexOf("<answer>", StringComparison.Ordinal);
+        if (answer >= 0) return response[..(answer + "<answer".Length)];
+        int thinkEnd = response.IndexOf("</think>", StringComparison.Ordinal);
+        var reasoning = thinkEnd >= 0 ? response[..(thinkEnd + "</think>".Length)] : response + "</think>";
+        return reasoning + "\n\n<answer";
+    }
+
+    /// <summary>Log-likelihood of each candidate after <paramref name="answerPrefix"/>.</summary>
+    public static double[] LogLikelihoods(FineR1Model bundle, VisionPrompt prompt, string answerPrefix, IReadOnlyList<string> candidates)
+    {
+        int rows = candidates.Count;
+        var full = candidates.Select(c => bundle.Tokenizer.Encode(answerPrefix + ">" + c + "</answer>")).ToArray();
+        int shared = SharedPrefixLength(full);
+        var continuations = full.Select(ids => ids[shared..]).ToArray();       // ≥ 1 token each: candidates are distinct
+        var context = prompt.Prompt.TokenIds.Concat(full[0][..shared].Select(i => (long)i)).ToArray();
+        var sequences = continuations.Select(c => new GenerationPrompt(context.Concat(c.Select(i => (long)i)).ToArray())).ToList();
+        int keep = continuations.Max(c => c.Length) + 1;
+
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var device = bundle.Device;
+        using var inputs = GenerationInputs.LeftPad(sequences, GenerationOptions.QwenEndOfTextTokenId, device);
+        var image = prompt.Prompt.Images[0];
+        var grid = tensor(image.GridThw, [1, 3], ScalarType.Int64);
+        var grids = grid.repeat(rows, 1);                                                    // [rows, 3]
+        var (positions, _) = RopeIndex.GetRopeIndex(bundle.Config, inputs.InputIds.cpu(), grids, inputs.AttentionMask.cpu());
+        var embeds = bundle.Model.model.visual.forward(image.PixelValues.to(bundle.DType, device), grid.to(device)); // [tokens, hidden]
+        var output = bundle.Model.forward(inputIds: inputs.InputIds, positionIds: positions.to(device),
+            attentionMask: inputs.AttentionMask, imageGridThw: grids.to(device), imageEmbeds: embeds.repeat(rows, 1),
+            logitsToKeep: keep);
+        var logProbs = output.Logits.to(ScalarType.Float32).log_softmax(-1);                 // [rows, keep, vocab]
+
+        // Row i's continuation fills its last L_i positions; the token at local position j is predicted by local j − 1.
+        var targets = new long[rows * keep];
+        var mask = new float[rows * keep];
+        for (int r = 0; r < rows; r++)
+        {
+            int length = continuations[r].Length;
+            for (int k = 0; k < length; k++)
+            {
+                int local = keep - 1 - length + k;       // logits position predicting continuation token k
+                targets[r * keep + local] = continuations[r][k];
+                mask[r * keep + local] = 1;
+            }
+        }
+        var picked = logProbs.gather(2, tensor(targets, [rows, keep], ScalarType.Int64, device).unsqueeze(-1)).squeeze(-1);
+        var sums = (picked * tensor(mask, [rows, keep], ScalarType.Float32, device)).sum(1).to(ScalarType.Float64).cpu();
+        return sums.data<double>().ToArray();
+    }
+
+    /// <summary>Softmax of log-likelihoods, computed stably in double.</summary>
+    public static double[] Softmax(IReadOnlyList<double> logLikelihoods)
+    {
+        double max = logLikelihoods.Max();
+        var exp = logLikelihoods.Select(l => Math.Exp(l - max)).ToArray();
+        double sum = exp.Sum();
+        return exp.Select(e => e / sum).ToArray();
+    }
+
+    private static int SharedPrefixLength(int[][] sequences)
+    {
+        int n = sequences.Min(s => s.Length) - 1;   // keep at least one token per continuation
+        int i = 0;
+        while (i < n && sequences.All(s => s[i] == sequences[0][i])) i++;
+        return i;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using FineR1.Core.Generation;
+using FineR1.Core.Imaging;
+using FineR1.Core.Pipeline;
+using FineR1.Core.Text.Prompts;
+using FineR1.Core.Text.Rewards;
+using FineR1.Inference.Evaluation;
+using Microsoft.Extensions.Options;
+
+namespace FineR1.Inference.Classification;
+
+/// <summary>
+/// Fine-grained visual classification with a Fine-R1 (or any Qwen2.5-VL) model: closed world (the model picks among
+/// candidates) or open world (free answer), with the reasoning split into its parts, token streaming, batches and
+/// cancellation. Prompts and decoding follow the paper's evaluation (spec §3.3, §6.3). Optionally constrains the
+/// answer to the candidates and gives each candidate a confidence (<see cref="ClassifierOptions.ConstrainToCandidates"/>,
+/// <see cref="ClassifierOptions.ComputeConfidences"/>). Calls are serialised: one model, one request batch at a time.
+/// </summary>
+public sealed class FineGrainedClassifier : IFineGrainedPredictor
+{
+    private readonly FineR1Model _bundle;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>The options in use.</summary>
+    public ClassifierOptions Options { get; }
+
+    /// <summary>Creates a classifier over a loaded model bundle.</summary>
+    /// <exception cref="ArgumentException">Options out of range.</exception>
+    public FineGrainedClassifier(FineR1Model model, ClassifierOptions? options = null)
+    {
+        _bundle = model ?? throw new ArgumentNullException(nameof(model));
+        Options = options ?? new ClassifierOptions();
+        if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "ClassifierOptions.BatchSize must be at least 1.");
+        _ = Options.ToGenerationOptions();   // validates the decoding values now, naming the bad one
+    }
+
+    /// <summary>DI constructor.</summary>
+    public FineGrainedClassifier(FineR1Model model, IOptions<ClassifierOptions> options) : this(model, options.Value) { }
+
+    /// <summary>Classifies one image.</summary>
+    /// <exception cref="ClassificationRequestException">Missing image, empty/duplicate/blank candidates.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (checked before every generation step).</exception>
+    public async Task<ClassificationResult> ClassifyAsync(ClassificationRequest request, CancellationToken cancellationToken = default)
+    {
+        var results = await RunBatchAsync([request], cancellationToken).ConfigureAwait(false);
+        return results[0];
+    }
+
+    /// <summary>Classifies many images, <see cref="ClassifierOptions.BatchSize"/> per generation batch, yielding results in order.</summary>
+    public async IAsyncEnumerable<ClassificationResult> ClassifyBatchAsync(IEnumerable<ClassificationRequest> requests,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        foreach (var chunk in requests.Chunk(Options.BatchSize))
+            foreach (var result in await RunBatchAsync(chunk, cancellationToken).ConfigureAwait(false))
+                yield return result;
+    }
+
+    /// <summary>
+    /// Streams the generated tokens of one request as they are produced (constraint and confidences do not apply).
+    /// Ending the enumeration early or cancelling stops generation.
+    /// </summary>
+    public async IAsyncEnumerable<StreamedToken> StreamAsync(ClassificationRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Validate(request);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var prompt = BuildPrompt(request.ImagePath, PromptText(request));
+            using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, _bundle.Device);
+            var ids = new List<int>();
+            string emitted = "";
+            await foreach (var token in SequenceGenerator.StreamAsync(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(), cancellationToken)
+                               .ConfigureAwait(false))
+            {
+                ids.Add((int)token.TokenId);
+                var text = _bundle.Tokenizer.Decode(ids, skipSpecialTokens: true);
+                string delta = "";
+                if (!text.EndsWith('\uFFFD') && text.StartsWith(emitted, StringComparison.Ordinal))
+                {
+                    delta = text[emitted.Length..];
+                    emitted = text;
+                }
+                yield return new StreamedToken(token.TokenId, delta, token.IsStop);
+                // Tokens already generated may be buffered: stop at once rather than draining them after a cancel.
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>
+    /// <see cref="IFineGrainedPredictor"/> for <see cref="EvaluationRunner"/>: the request's prompt is used as given; the
+    /// result is <see cref="ClassificationResult.Text"/> (the raw output unless constrained — the harness then cannot see
+    /// the candidates, so constraint and confidences are off here).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PredictAsync(IReadOnlyList<PredictionRequest> requests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var outputs = new List<string>(requests.Count);
+        foreach (var chunk in requests.Chunk(Options.BatchSize))
+        {
+            var batch = chunk.Select(r => (new ClassificationRequest(r.ImagePath), r.Prompt)).ToList();
+            foreach (var result in await RunAsync(batch, scoreCandidates: false, cancellationToken).ConfigureAwait(false))
+                outputs.Add(result.Text);
+        }
+        return outputs;
+    }
+
+    private Task<IReadOnlyList<ClassificationResult>> RunBatchAsync(IReadOnlyList<ClassificationRequest> requests, CancellationToken ct)
+    {
+        foreach (var r in requests) Validate(r);
+        return RunAsync(requests.Select(r => (r, PromptText(r))).ToList(), scoreCandidates: true, ct);
+    }
+
+    private async Task<IReadOnlyList<ClassificationResult>> RunAsync(IReadOnlyList<(ClassificationRequest Request, string Text)> batch,
+        bool scoreCandidates, CancellationToken ct)
+    {
+        foreach (var (r, _) in batch)
+            if (!File.Exists(r.ImagePath)) throw new ClassificationRequestException("image file not found.", r.ImagePath);
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try { return await Task.Run(() => Run(batch, scoreCandidates, ct), ct).ConfigureAwait(false); }
+        finally { _gate.Release(); }
+    }
+
+    private List<ClassificationResult> Run(IReadOnlyList<(ClassificationRequest Request, string Text)> batch, bool scoreCandidates, CancellationToken ct)
+    {
+        var total = Stopwatch.StartNew();
+        var prompts = new List<VisionPrompt>();
+        try
+        {
+            foreach (var (request, text) in batch) prompts.Add(BuildPrompt(request.ImagePath, text));
+            var preprocess = total.Elapsed;
+            GenerationResult generated;
+            using (var inputs = GenerationInputs.LeftPad(prompts.Select(p => p.Prompt).ToList(), GenerationOptions.QwenEndOfTextTokenId, _bundle.Device))
+                generated = SequenceGenerator.Generate(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(), cancellationToken: ct);
+
+            var results = new List<ClassificationResult>(batch.Count);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var request = batch[i].Request;
+                var sequence = generated.Sequences[i];
+                var raw = _bundle.Tokenizer.Decode(sequence.TokenIds.Select(t => (int)t), skipSpecialTokens: true);
+                var modelAnswer = AnswerParsing.ExtractEvaluationAnswer(raw);
+                var scoringTime = TimeSpan.Zero;
+                IReadOnlyList<CandidateScore>? scores = null;
+                string text = raw, answer = modelAnswer!;
+                if (scoreCandidates && request.Candidates is { } candidates && (Options.ConstrainToCandidates || Options.ComputeConfidences))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var scoring = Stopwatch.StartNew();
+                    var prefix = CandidateScorer.AnswerPrefix(raw);
+                    var logLikelihoods = CandidateScorer.LogLikelihoods(_bundle, prompts[i], prefix, candidates);
+                    var confidences = CandidateScorer.Softmax(logLikelihoods);
+                    scores = candidates.Select((c, k) => new CandidateScore(c, logLikelihoods[k], confidences[k])).ToList();
+                    if (Options.ConstrainToCandidates)
+                    {
+                        answer = scores.MaxBy(s => s.LogLikelihood)!.Name;
+                        text = prefix + ">" + answer + "</answer>";
+                    }
+                    scoringTime = scoring.Elapsed;
+                }
+                results.Add(new ClassificationResult
+                {
+                    Request = request, Answer = answer, ModelAnswer = modelAnswer, Reasoning = ReasoningParts.Parse(raw),
+                    RawText = raw, Text = text, TokenIds = sequence.TokenIds, FinishReason = sequence.FinishReason, Candidates = scores,
+                    Timings = new ClassificationTimings(preprocess, generated.PrefillTime, generated.DecodeTime, scoringTime, total.Elapsed),
+                });
+            }
+            return results;
+        }
+        finally
+        {
+            foreach (var p in prompts) p.Dispose();
+        }
+    }
+
+    private VisionPrompt BuildPrompt(string imagePath, string text)
+    {
+        try { return _bundle.Prompts.Build(imagePath, text, Options.SystemPrompt); }
+        catch (ImageProcessingException e) { throw new ClassificationRequestException($"cannot read the image: {e.Message}", imagePath, e); }
+    }
+
+    private string PromptText(ClassificationRequest r)
+    {
+        var question = r.Question ?? Options.DefaultQuestion;
+        return r.Candidates is null
+            ? FineR1Prompts.OpenWorld(question, Options.OpenWorldTemplate)
+            : FineR1Prompts.ClosedWorld(question, r.Candidates, Options.ClosedWorldTemplate);
+    }
+
+    private void Validate(ClassificationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrWhiteSpace(request.ImagePath)) throw new ClassificationRequestException("the image path is empty.", null);
+        if (!File.Exists(request.ImagePath)) throw new ClassificationRequestException("image file not found.", request.ImagePath);
+        if (request.Candidates is { } c)
+        {
+            if (c.Count == 0) throw new ClassificationRequestException("the candidate list is empty (use null candidates for open world).", request.ImagePath);
+            if (c.Any(string.IsNullOrWhiteSpace)) throw new ClassificationRequestException("a candidate is empty.", request.ImagePath);
+            var duplicate = c.GroupBy(x => x, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate is not null) throw new ClassificationRequestException($"the candidate '{duplicate.Key}' is listed twice.", request.ImagePath);
+        }
+    }
+}

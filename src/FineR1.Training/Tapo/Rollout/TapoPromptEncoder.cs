@@ -1,0 +1,57 @@
+using FineR1.Core.Imaging;
+using FineR1.Core.Text.Chat;
+using FineR1.Core.Text.Prompts;
+using FineR1.Core.Text.Tokenization;
+using FineR1.Training.Tapo.Data;
+
+namespace FineR1.Training.Tapo.Rollout;
+
+/// <summary>
+/// Turns <see cref="TapoSample"/>s into model inputs as the reference does (spec §3.2, §5.3, §10 items 1–2): the user
+/// turn is <see cref="FineR1Prompts.TapoFormatPrompt"/> of the problem with the image at its <c>&lt;image&gt;</c>
+/// placeholder, no system message (the template inserts Qwen's default, spec §9 item 9), generation prompt appended;
+/// the image-pad count comes from the anchor's grid.
+/// </summary>
+public sealed class TapoPromptEncoder
+{
+    /// <summary>EasyR1's RL resolution limits (spec §5.7): 200,704 … 1,003,520 pixels.</summary>
+    public static Qwen2VLImageProcessorOptions RlImageOptions => new() { MinPixels = 200_704, MaxPixels = 1_003_520 };
+
+    private readonly QwenChatTemplate _template;
+
+    /// <summary>Creates the encoder.</summary>
+    /// <param name="tokenizer">The Qwen tokenizer.</param>
+    /// <param name="processor">Image processor (default: <see cref="RlImageOptions"/>).</param>
+    public TapoPromptEncoder(QwenTokenizer tokenizer, Qwen2VLImageProcessor? processor = null)
+    {
+        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        Processor = processor ?? new Qwen2VLImageProcessor(RlImageOptions);
+        _template = new QwenChatTemplate(tokenizer, Processor.Options.MergeSize);
+    }
+
+    /// <summary>The tokenizer (also used to decode responses for the reward).</summary>
+    public QwenTokenizer Tokenizer { get; }
+
+    /// <summary>The image processor.</summary>
+    public Qwen2VLImageProcessor Processor { get; }
+
+    /// <summary>Encodes <paramref name="sample"/> under group uid <paramref name="groupId"/>.</summary>
+    /// <exception cref="ArgumentException">The problem does not hold exactly one <c>&lt;image&gt;</c> placeholder, or
+    /// the three images do not share one patch grid (build samples with <see cref="TapoSample.Create"/>).</exception>
+    public PreparedTapoPrompt Encode(TapoSample sample, string groupId)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        using var processed = Processor.Process(sample.Anchor, sample.Positive, sample.Negative);
+        var grids = processed.Grids;
+        if (grids[1] != grids[0] || grids[2] != grids[0])
+            throw new ArgumentException($"sample '{sample.Id}': anchor, positive and negative have different patch grids ({grids[0]}, {grids[1]}, {grids[2]}); resize them to the anchor's size.", nameof(sample));
+        var g = grids[0];
+        var message = ChatMessage.WithImagePlaceholders("user", FineR1Prompts.TapoFormatPrompt(sample.Problem), [new ImageContent(g.T, g.H, g.W)]);
+        var ids = _template.Encode([message], addGenerationPrompt: true).InputIds.Select(i => (long)i).ToArray();
+        long patches = g.PatchCount;
+        var pixels = processed.PixelValues;
+        return new PreparedTapoPrompt(groupId, ids, [g.T, g.H, g.W],
+            pixels.narrow(0, 0, patches).clone(), pixels.narrow(0, patches, patches).clone(), pixels.narrow(0, 2 * patches, patches).clone(),
+            sample.Answer);
+    }
+}

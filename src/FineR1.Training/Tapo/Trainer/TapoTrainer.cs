@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using FineR1.Core.Generation;
+using FineR1.Core.Modeling;
+using FineR1.Core.Modeling.Common;
+using FineR1.Core.Text.Rewards;
+using FineR1.Training.Optimization;
+using FineR1.Training.Tapo.Data;
+using FineR1.Training.Tapo.Rollout;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineR1.Training.Tapo.Trainer;
+
+/// <summary>
+/// Stage-2 TAPO training (spec §5.3–§5.8, §10), one <see cref="Step"/> per RL step:
+/// <list type="number">
+/// <item>Rollout: draw <c>PromptsPerDraw</c> samples, sample n responses from (q, anchor) and n from (q, positive) per
+/// prompt (one group of 2n), score them; DAPO dynamic sampling keeps groups with mean accuracy in (0.01, 0.99) and draws
+/// again until <c>RolloutBatchSize</c> groups (limit <c>MaxDynamicSamplingTries</c>).</item>
+/// <item>Log-probs without gradient: <c>old_log_probs</c> under each row's <see cref="RolloutRow.LogProbImage"/>
+/// (<see cref="TapoAlgorithmOptions.PositiveRolloutConditioning"/>) and <c>aug_log_probs</c> under the negative image,
+/// both with the anchor's prompt ids and positions.</item>
+/// <item>Group advantages from the overall rewards.</item>
+/// <item>Update: mini-batches of <c>GlobalBatchSize·2n</c> rows, each as micro-batches of <c>MicroBatchSize</c> rows
+/// with gradient accumulation and the <see cref="TapoObjective"/> loss; clip to <c>MaxGradNorm</c>, skip non-finite
+/// steps, AdamW (lr 1e-6, wd 1e-2 over every parameter); the LR schedule (constant, warmup 0 → lr 0 at step 1) steps
+/// once per RL step.</item>
+/// </list>
+/// </summary>
+/// <example>
+/// <code>
+/// var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer), samples, TapoOptions.FineR1_3B());
+/// for (int s = 0; s &lt; 40; s++) Console.WriteLine(trainer.Step());
+/// </code>
+/// </example>
+public sealed class TapoTrainer
+{
+    private readonly Qwen2_5_VLForConditionalGeneration _model;
+    private readonly TapoPromptEncoder _encoder;
+    private readonly IReadOnlyList<TapoSample> _samples;
+    private readonly TapoRolloutEngine _engine;
+    private readonly TapoPromptLoader _loader;
+    private readonly List<Parameter> _parameters;
+    private readonly AdamW _optimizer;
+    private readonly LambdaScheduler _scheduler;
+    private int _promptCounter;
+
+    /// <summary>Creates the trainer; <paramref name="model"/> must be on its training device with weights loaded.</summary>
+    /// <param name="model">The policy (trained in place).</param>
+    /// <param name="encoder">Prompt and image encoding (tokenizer, processor).</param>
+    /// <param name="samples">Training triplets.</param>
+    /// <param name="options">The recipe (validated with <see cref="TapoOptionsValidator"/>).</param>
+    /// <param name="reward">Reward (default <see cref="FineR1ClassificationReward"/>).</param>
+    /// <param name="maxRowsPerGeneration">Rows per generation call (0 = all rows of a draw).</param>
+    /// <exception cref="ArgumentException">Invalid options, or fewer samples than one draw.</exception>
+    public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
+        TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
+        _samples = samples ?? throw new ArgumentNullException(nameof(samples));
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        var validation = new TapoOptionsValidator().Validate(null, options);
+        if (validation.Failed) throw new ArgumentException($"invalid TAPO options: {validation.FailureMessage}", nameof(options));
+        Reward = reward ?? new FineR1ClassificationReward();
+        _engine = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
+        _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
+
+        if (options.Optimization.FreezeVisionTower)
+            foreach (var p in model.model.visual.parameters()) p.requires_grad = false;
+        // Recompute decoder layers (and vision blocks, which TAPO trains) in backward; only active in training mode.
+        if (options.Optimization.GradientCheckpointing)
+            model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
+        model.train();
+        _parameters = model.UniqueParameters().Select(p => p.Parameter).Where(p => p.requires_grad).ToList();
+        var o = options.Optimization;
+        _optimizer = optim.AdamW(_parameters, o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
+        _scheduler = new LambdaScheduler(_optimizer, step => LearningRateSchedules.ConstantWithWarmup(step, WarmupSteps));
+    }
+
+    /// <summary>The recipe.</summary>
+    public TapoOptions Options { get; }
+
+    /// <summary>The reward.</summary>
+    public IRewardFunction Reward { get; }
+
+    /// <summary>RL steps completed.</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>Warmup steps of the LR schedule (<c>WarmupRatio · TotalSteps</c>, 0 in Fine-R1).</summary>
+    public int WarmupSteps => (int)(Options.Optimization.WarmupRatio * TotalSteps);
+
+    /// <summary>Nominal RL steps (spec §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
+    public int TotalSteps => Math.Max(1, _loader.BatchesPerEpoch * Options.Rollout.PromptsPerDraw / Options.Rollout.RolloutBatchSize) * Options.Optimization.Epochs;
+
+    /// <summary>The optimizer (AdamW over every trainable parameter, tied weights once).</summary>
+    public optim.Optimizer Optimizer => _optimizer;
+
+    /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
+    internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
+
+    /// <summary>Called after every step with its metrics.</summary>
+    public event Action<TapoStepMetrics>? StepCompleted;
+
+    /// <summary>Runs one RL step (rollout, log-probs, update) and returns its metrics.</summary>
+    /// <exception cref="InvalidOperationException">Dynamic sampling hit its draw limit.</exception>
+    public TapoStepMetrics Step(CancellationToken cancellationToken = default)
+    {
+        var prompts = new List<PreparedTapoPrompt>();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var (batch, draws, generated, groupsGenerated, groupsKept, generatedAccuracy) = CollectBatch(prompts, cancellationToken);
+            var rolloutSeconds = clock.Elapsed.TotalSeconds;
+
+            using var scope = NewDisposeScope();
+            var device = _model.lm_head.weight!.device;
+            var (responseIds, responseMask) = ResponseTensors(batch);                                       // [R, T] CPU
+            clock.Restart();
+            Tensor oldLogProbs, augLogProbs;
+            using (no_grad())
+            {
+                oldLogProbs = NoGradLogProbs(batch, responseIds, responseMask, r => r.Row.LogProbImage);
+                augLogProbs = NoGradLogProbs(batch, responseIds, responseMask, r => r.Row.AugLogProbImage);
+            }
+            var logProbSeconds = clock.Elapsed.TotalSeconds;
+            BatchPrepared?.Invoke(batch, oldLogProbs, augLogProbs);
+
+            clock.Restart();
+            var maskF = responseMask.to(ScalarType.Float32, device);
+            var scores = tensor(batch.Select(r => (float)r.Score.Overall).ToArray(), ScalarType.Float32, device);
+            var advantages = DapoAdvantage.ComputeOutcomeAdvantageFromScores(scores, maskF, batch.Select(r => r.Row.GroupId).ToArray(),
+                Options.Algorithm.AdvantageEpsilon);
+            var update = Update(batch, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, advantages, cancellationToken);
+            var updateSeconds = clock.Elapsed.TotalSeconds;
+
+            double lr = _scheduler.CurrentLearningRate;
+            _scheduler.Step();
+            StepCount++;
+            var lengths = batch.Select(r => r.ResponseIds.Length).ToArray();
+            var metrics = update with
+            {
+                Step = StepCount,
+                LearningRate = lr,
+                Reward = batch.Average(r => r.Score.Overall),
+                Accuracy = batch.Average(r => r.Score.Accuracy),
+                FormatRate = batch.Average(r => r.Score.Format),
+                GeneratedAccuracy = generatedAccuracy,
+                Draws = draws,
+                GroupsGenerated = groupsGenerated,
+                GroupsKept = groupsKept,
+                BatchRows = batch.Count,
+                ResponseLengthMean = lengths.Average(),
+                ResponseLengthMax = lengths.Max(),
+                TruncatedFraction = batch.Count(r => r.FinishReason == FinishReason.Length) / (double)batch.Count,
+                RolloutSeconds = rolloutSeconds,
+                LogProbSeconds = logProbSeconds,
+                UpdateSeconds = updateSeconds,
+            };
+            StepCompleted?.Invoke(metrics);
+            return metrics;
+        }
+        finally
+        {
+            foreach (var p in prompts) p.Dispose();
+        }
+    }
+
+    /// <summary>The dynamic-sampling loop (spec §5.3).</summary>
+    private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy)
+        CollectBatch(List<PreparedTapoPrompt> prompts, CancellationToken cancellationToken)
+    {
+        var a = Options.Algorithm;
+        var accumulator = new DynamicBatchAccumulator<TapoRollout>(Options.Rollout.RolloutBatchSize, a.MaxDynamicSamplingTries,
+            a.FilterAccuracyLow, a.FilterAccuracyHigh);
+        int draws = 0, generated = 0, groups = 0;
+        double correct = 0;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var draw = _loader.Next().Select(i => _encoder.Encode(_samples[i], $"p{_promptCounter++}")).ToList();
+            prompts.AddRange(draw);
+            ulong seed = (ulong)Options.Rollout.Seed * 1_000_003UL + (ulong)_promptCounter;
+            var rollouts = _engine.Generate(draw, seed);
+            draws++;
+            generated += rollouts.Count;
+            groups += draw.Count;
+            correct += rollouts.Sum(r => r.Score.Accuracy);
+            accumulator.Add(rollouts, rollouts.Select(r => r.Row.GroupId).ToArray(), rollouts.Select(r => r.Score.Accuracy).ToArray());
+        }
+        while (!accumulator.IsComplete);
+        int kept = accumulator.GroupCount;
+        return (accumulator.TakeBatch().Select(x => x.Row).ToList(), draws, generated, groups, kept, correct / generated);
+    }
+
+    private (Tensor Ids, Tensor Mask) ResponseTensors(IReadOnlyList<TapoRollout> batch)
+    {
+        int rows = batch.Count, width = batch.Max(r => r.ResponseIds.Length);
+        var ids = new long[rows * width];
+        var mask = new long[rows * width];
+        Array.Fill(ids, _engine.PadTokenId);
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < batch[r].ResponseIds.Length; i++)
+            {
+                ids[r * width + i] = batch[r].ResponseIds[i];
+                mask[r * width + i] = 1;
+            }
+        return (tensor(ids, [rows, width], ScalarType.Int64), tensor(mask, [rows, width], ScalarType.Int64));
+    }
+
+    private Tensor NoGradLogProbs(IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask, Func<TapoRollout, TripletImage> image)
+    {
+        var parts = new List<Tensor>();
+        foreach (var range in GradientAccumulation.MicroBatches(batch.Count, Options.Optimization.LogProbMicroBatchSize))
+            parts.Add(MicroLogProbs(batch, ids, mask, range, image, ids.shape[1]));
+        return cat(parts, 0);                                                                                  // [R, T]
+    }
+
+    /// <summary>Log-probs of rows <paramref name="range"/>, computed over their own longest response and padded to <paramref name="width"/>.</summary>
+    private Tensor MicroLogProbs(IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask, Range range, Func<TapoRollout, TripletImage> image, long width)
+    {
+        var (start, count) = range.GetOffsetAndLength(batch.Count);
+        var rows = Enumerable.Range(start, count)
+            .Select(i => new LogProbRow(batch[i].Prompt.PromptIds, batch[i].Prompt.Pixels(image(batch[i])), batch[i].Prompt.GridThw)).ToList();
+        long used = Enumerable.Range(start, count).Max(i => batch[i].ResponseIds.Length);
+        var logp = TapoLogProbs.Compute(_model, rows, ids.narrow(0, start, count).narrow(1, 0, used),
+            mask.narrow(0, start, count).narrow(1, 0, used), Options.Rollout.Temperature, _engine.PadTokenId);
+        return used == width ? logp : nn.functional.pad(logp, [0, width - used]);
+    }
+
+    private TapoStepMetrics Update(IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask, Tensor maskF, Tensor oldLogProbs,
+        Tensor augLogProbs, Tensor advantages, CancellationToken cancellationToken)
+    {
+        var o = Options.Optimization;
+        int rowsPerMiniBatch = o.GlobalBatchSize * 2 * Options.Rollout.N;
+        long width = ids.shape[1];
+        double pg = 0, kl = 0, ent = 0, augEnt = 0, ppoKl = 0, clipHi = 0, clipLo = 0, norms = 0;
+        int micro = 0, steps = 0, skipped = 0;
+        for (int epoch = 0; epoch < o.PpoEpochs; epoch++)
+        {
+            for (int miniStart = 0; miniStart < batch.Count; miniStart += rowsPerMiniBatch)
+            {
+                int miniRows = Math.Min(rowsPerMiniBatch, batch.Count - miniStart);
+                var micros = GradientAccumulation.MicroBatches(miniRows, o.MicroBatchSize);
+                foreach (var local in micros)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var (s, c) = local.GetOffsetAndLength(miniRows);
+                    var range = (miniStart + s)..(miniStart + s + c);
+                    var logp = MicroLogProbs(batch, ids, mask, range, r => r.Row.LogProbImage, width);
+                    var r = TapoObjective.Compute(new TapoMicroBatch(logp, oldLogProbs[range], advantages[range], maskF[range], augLogProbs[range]),
+                        Options.Algorithm);
+                    (r.Loss / micros.Count).backward();
+                    pg += r.PolicyLoss; kl += r.KlPrcp; ent += r.OriEntropy; augEnt += r.AugEntropy;
+                    ppoKl += r.PolicyMetrics.PpoKl; clipHi += r.PolicyMetrics.ClipFractionHigher; clipLo += r.PolicyMetrics.ClipFractionLower;
+                    micro++;
+                }
+                var step = GradientClipping.ClipAndStep(_parameters, _optimizer, o.MaxGradNorm);
+                if (step.Stepped) { steps++; norms += step.GradNorm; } else skipped++;
+            }
+        }
+        return new TapoStepMetrics
+        {
+            PolicyLoss = pg / micro, KlToNegative = kl / micro, Entropy = ent / micro, NegativeEntropy = augEnt / micro,
+            PpoKl = ppoKl / micro, ClipFractionHigher = clipHi / micro, ClipFractionLower = clipLo / micro,
+            GradNorm = steps == 0 ? double.NaN : norms / steps, OptimizerSteps = steps, SkippedOptimizerSteps = skipped,
+        };
+    }
+}
