@@ -91,7 +91,7 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
     }
 }
 
-/// <summary>CoT SFT + TAPO. Needs the TAPO trainer (FineR1.Training.Tapo.Trainer), not part of this build yet.</summary>
+/// <summary>CoT SFT + TAPO. The TAPO trainer (FineR1.Training.Tapo.Trainer) is on main but not wired into this stage yet.</summary>
 public sealed class TapoStage : IExperimentStage
 {
     /// <inheritdoc />
@@ -102,7 +102,7 @@ public sealed class TapoStage : IExperimentStage
 
     /// <inheritdoc />
     public StageTraining Train(StageContext context, CancellationToken cancellationToken) =>
-        throw new StageNotAvailableException("the TAPO trainer is not merged yet");
+        throw new StageNotAvailableException("TapoTrainer is not wired into the quickstart yet");
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that calls back synchronously on the reporting thread.</summary>
