@@ -1,0 +1,149 @@
+namespace FineR1.Training.Sft;
+
+/// <summary>How a record longer than <see cref="SftOptions.MaxLength"/> is handled.</summary>
+public enum SftOverlongPolicy
+{
+    /// <summary>Cut the sequence at <see cref="SftOptions.MaxLength"/> (the end of the assistant target is lost, as
+    /// LLaMA-Factory's <c>cutoff_len</c> does for long targets). When the cut would fall inside the prompt or the
+    /// image-pad block, or leave no target token, the record is rejected with a <see cref="Data.DatasetException"/>.</summary>
+    Truncate,
+    /// <summary>Skip the record (logged with its index).</summary>
+    Drop,
+    /// <summary>Reject the record with a <see cref="Data.DatasetException"/> naming its index.</summary>
+    Throw,
+}
+
+/// <summary>Weight and optimizer-state precision.</summary>
+public enum SftPrecision
+{
+    /// <summary>Follow the model: <see cref="BFloat16"/> when its weights are bf16 (load it so on CUDA), else <see cref="Float32"/>.</summary>
+    Auto,
+    /// <summary>float32 weights and TorchSharp's AdamW (exactly <c>torch.optim.AdamW</c>).</summary>
+    Float32,
+    /// <summary>bf16 weights with <see cref="Optimization.AnyPrecisionAdamW"/> keeping float32 moments and a float32
+    /// Kahan compensation buffer (docs/training-precision.md: the single-GPU equivalent of DeepSpeed's fp32 master weights).</summary>
+    BFloat16,
+}
+
+/// <summary>
+/// Every knob of Stage-1 chain-of-thought SFT (spec §4.3). Defaults are the released Fine-R1 recipe
+/// (<c>LLaMA-Factory/cot_sft_3b.sh</c>, identical for 7B) adapted to one device: the paper's 4 GPUs × 4 sequences ×
+/// 4 accumulation steps = 64 sequences per optimizer step become 4 sequences × 16 accumulation steps.
+/// Bound from configuration section <see cref="SectionName"/> and checked by <see cref="SftOptionsValidator"/>.
+/// </summary>
+public sealed class SftOptions
+{
+    /// <summary>Configuration section the options bind to.</summary>
+    public const string SectionName = "FineR1:Sft";
+
+    /// <summary>Folder where checkpoints (<c>checkpoint-{step}</c>), the final model and <c>metrics.jsonl</c> go. Required.</summary>
+    public string OutputFolder { get; set; } = "";
+
+    /// <summary>Base-model folder whose tokenizer, processor and generation files are copied into every checkpoint
+    /// (optional; without it checkpoints hold config + weights only).</summary>
+    public string? BaseModelFolder { get; set; }
+
+    /// <summary>Maximum tokens per sequence (paper: <c>cutoff_len 4096</c>).</summary>
+    public int MaxLength { get; set; } = 4096;
+
+    /// <summary>What to do with a longer record (default <see cref="SftOverlongPolicy.Truncate"/>, as LLaMA-Factory).</summary>
+    public SftOverlongPolicy Overlong { get; set; } = SftOverlongPolicy.Truncate;
+
+    /// <summary>Largest image area after resizing (paper, LLaMA-Factory default <c>image_max_pixels</c>: 768·768 = 589,824).</summary>
+    public long ImageMaxPixels { get; set; } = 768 * 768;
+
+    /// <summary>Smallest image area after resizing (paper, LLaMA-Factory default <c>image_min_pixels</c>: 32·32 = 1,024).</summary>
+    public long ImageMinPixels { get; set; } = 32 * 32;
+
+    /// <summary>Sequences per forward/backward (paper: <c>per_device_train_batch_size 4</c>).</summary>
+    public int MicroBatchSize { get; set; } = 4;
+
+    /// <summary>Micro-batches per optimizer step (paper: 4 on each of 4 GPUs; one device needs 16 for the same 64 sequences).</summary>
+    public int GradientAccumulationSteps { get; set; } = 16;
+
+    /// <summary>Passes over the data (paper: 10).</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Peak learning rate (paper: 5e-6).</summary>
+    public double LearningRate { get; set; } = 5e-6;
+
+    /// <summary>Linear warm-up steps before the cosine decay (paper: <c>warmup_steps 6</c>).</summary>
+    public int WarmupSteps { get; set; } = 6;
+
+    /// <summary>Decoupled AdamW weight decay (paper: 0.1); biases and norm weights get none, as in HF Trainer.</summary>
+    public double WeightDecay { get; set; } = 0.1;
+
+    /// <summary>AdamW β1 (HF default 0.9).</summary>
+    public double Beta1 { get; set; } = 0.9;
+
+    /// <summary>AdamW β2 (HF default 0.999).</summary>
+    public double Beta2 { get; set; } = 0.999;
+
+    /// <summary>AdamW ε (HF default 1e-8).</summary>
+    public double AdamEpsilon { get; set; } = 1e-8;
+
+    /// <summary>Gradient-norm clipping (HF default <c>max_grad_norm 1.0</c>); a non-finite norm skips the step.</summary>
+    public double MaxGradNorm { get; set; } = 1.0;
+
+    /// <summary>Train the vision tower (<c>visual.patch_embed</c>, <c>visual.blocks</c>)? Paper: no (LLaMA-Factory
+    /// <c>freeze_vision_tower=True</c>).</summary>
+    public bool TrainVisionTower { get; set; }
+
+    /// <summary>Train the vision-language merger (<c>visual.merger</c>)? Paper: no (<c>freeze_multi_modal_projector=True</c>).</summary>
+    public bool TrainMultiModalProjector { get; set; }
+
+    /// <summary>Train the language model? Paper: yes (<c>freeze_language_model=False</c>, full fine-tuning).</summary>
+    public bool TrainLanguageModel { get; set; } = true;
+
+    /// <summary>Weight precision (paper: bf16 with fp32 master weights under DeepSpeed ZeRO-3).</summary>
+    public SftPrecision Precision { get; set; } = SftPrecision.Auto;
+
+    /// <summary>Recompute decoder layers in backward (LLaMA-Factory default: on; exact, see
+    /// docs/lora-and-checkpointing.md). Vision blocks are checkpointed too when the vision tower is trained.</summary>
+    public bool GradientCheckpointing { get; set; } = true;
+
+    /// <summary>LoRA adapters instead of full fine-tuning (paper: off, <c>finetuning_type full</c>).</summary>
+    public SftLoraOptions Lora { get; set; } = new();
+
+    /// <summary>Seed of the data order and of torch's generator (HF default 42).</summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>Write a checkpoint every this many optimizer steps; 0 = only at the end (paper: <c>save_steps 1000</c>,
+    /// i.e. never within its ~70 steps).</summary>
+    public int SaveSteps { get; set; } = 1000;
+
+    /// <summary>Keep only the newest this many checkpoints; 0 = keep all (HF <c>save_total_limit</c>, default none).</summary>
+    public int KeepLastCheckpoints { get; set; } = 2;
+
+    /// <summary>Write a checkpoint when the run is cancelled, so it can resume from there (default on).</summary>
+    public bool SaveOnCancel { get; set; } = true;
+
+    /// <summary>Continue from the newest checkpoint in <see cref="OutputFolder"/> when there is one (default on).</summary>
+    public bool ResumeFromLatestCheckpoint { get; set; } = true;
+
+    /// <summary>Report progress and write a metrics line every this many steps (paper: <c>logging_steps 1</c>).</summary>
+    public int LoggingSteps { get; set; } = 1;
+
+    /// <summary>Metrics file name inside <see cref="OutputFolder"/> (JSON Lines; empty = none).</summary>
+    public string MetricsFileName { get; set; } = "metrics.jsonl";
+}
+
+/// <summary>LoRA settings (off in the paper). When enabled, the trainer wraps the decoder projections with
+/// <c>FineR1.Core.Modeling.Lora</c> adapters and trains only those (the Train* switches are then ignored).</summary>
+public sealed class SftLoraOptions
+{
+    /// <summary>Train LoRA adapters instead of all weights.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Adapter rank (LLaMA-Factory default <c>lora_rank 8</c>).</summary>
+    public int Rank { get; set; } = 8;
+
+    /// <summary>Scaling numerator α (LLaMA-Factory default: 2 × rank = 16).</summary>
+    public double Alpha { get; set; } = 16;
+
+    /// <summary>Dropout on the adapter input (LLaMA-Factory default 0).</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Module names to adapt (LLaMA-Factory <c>lora_target all</c>: every linear layer of the language model).</summary>
+    public List<string> TargetModules { get; set; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+}

@@ -1,0 +1,261 @@
+using FineR1.Core.Checkpoints;
+using FineR1.Core.Imaging;
+using FineR1.Core.Modeling;
+using FineR1.Core.Modeling.Common;
+using FineR1.Core.Modeling.Lora;
+using FineR1.Core.Text.Tokenization;
+using FineR1.Training.Checkpointing;
+using FineR1.Training.Data;
+using FineR1.Training.Optimization;
+using FineR1.Training.Progress;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FineR1.Training.Sft;
+
+/// <summary>
+/// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (spec §4): next-token cross-entropy on the assistant
+/// targets only, averaged over all supervised tokens of an optimizer step; AdamW (β 0.9/0.999, ε 1e-8, weight decay
+/// 0.1 except biases and norms), cosine schedule with linear warm-up, gradient accumulation, clipping to 1.0 with
+/// non-finite steps skipped; the vision tower and merger frozen by default. Checkpoints are HF model folders plus
+/// optimizer and trainer state, and a run resumes from the newest one exactly (same losses as an uninterrupted run).
+/// </summary>
+/// <example><code>
+/// var model = new Qwen2_5_VLForConditionalGeneration(config, torch.CUDA, ScalarType.BFloat16);
+/// CheckpointLoader.Load(model, "/models/Qwen2.5-VL-3B-Instruct");
+/// var trainer = new SftTrainer(model, tokenizer, new SftOptions { OutputFolder = "runs/sft", BaseModelFolder = "/models/Qwen2.5-VL-3B-Instruct" });
+/// var records = ShareGptDataset.Load("stage1-cot-sft.json", imageRoot: "/data/fgvr");
+/// var result = trainer.Train(trainer.Prepare(records, "stage1-cot-sft.json"), progress);
+/// </code></example>
+public sealed class SftTrainer
+{
+    /// <summary>Value of <see cref="TrainerState.Trainer"/> in SFT checkpoints.</summary>
+    public const string TrainerName = "sft";
+
+    private readonly Qwen2_5_VLForConditionalGeneration _model;
+    private readonly QwenTokenizer _tokenizer;
+    private readonly Qwen2VLImageProcessor _processor;
+    private readonly ILogger _logger;
+
+    /// <summary>The options in use (validated).</summary>
+    public SftOptions Options { get; }
+
+    /// <summary>Creates a trainer for <paramref name="model"/> (already on its device and in its training dtype:
+    /// bf16 on CUDA, float32 on the CPU).</summary>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
+    public SftTrainer(Qwen2_5_VLForConditionalGeneration model, QwenTokenizer tokenizer, SftOptions options, ILogger? logger = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        SftOptionsValidator.ThrowIfInvalid(options);
+        _logger = logger ?? NullLogger.Instance;
+        PadTokenId = tokenizer.EndOfTextId;
+        _processor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions
+        {
+            MaxPixels = options.ImageMaxPixels,
+            MinPixels = options.ImageMinPixels,
+            PatchSize = model.Config.Vision.PatchSize,
+            MergeSize = model.Config.Vision.SpatialMergeSize,
+            TemporalPatchSize = model.Config.Vision.TemporalPatchSize,
+        });
+    }
+
+    /// <summary>Token id written into padding (default Qwen's <c>&lt;|endoftext|&gt;</c>, its <c>pad_token</c>); padding is
+    /// masked from attention and loss, so the value only has to be a valid id.</summary>
+    public int PadTokenId { get; init; }
+
+    /// <summary>The image processor (SFT pixel limits).</summary>
+    public Qwen2VLImageProcessor ImageProcessor => _processor;
+
+    /// <summary>Tokenizes the records (and plans their images) with the configured length policy.</summary>
+    /// <exception cref="DatasetException">A record cannot be used; the message names its index.</exception>
+    public IReadOnlyList<SftExample> Prepare(IReadOnlyList<SftRecord> records, string? source = null) =>
+        new SftEncoder(_tokenizer, _processor, Options.MaxLength, Options.Overlong, _logger).EncodeAll(records, source);
+
+    /// <summary>
+    /// Sets <c>requires_grad</c> by component (<see cref="SftOptions.TrainVisionTower"/>,
+    /// <see cref="SftOptions.TrainMultiModalProjector"/>, <see cref="SftOptions.TrainLanguageModel"/>) and returns the
+    /// trainable parameters, each tensor once (a tied <c>lm_head</c> is the embedding).
+    /// </summary>
+    public static IReadOnlyList<(string Name, Parameter Parameter)> ApplyFreezing(Qwen2_5_VLForConditionalGeneration model, SftOptions options)
+    {
+        var trainable = new List<(string, Parameter)>();
+        foreach (var (name, p) in model.UniqueParameters())
+        {
+            bool train = name.StartsWith("model.visual.merger.", StringComparison.Ordinal) ? options.TrainMultiModalProjector
+                : name.StartsWith("model.visual.", StringComparison.Ordinal) ? options.TrainVisionTower
+                : options.TrainLanguageModel;
+            p.requires_grad = train;
+            if (train) trainable.Add((name, p));
+        }
+        if (model.Config.Text.TieWordEmbeddings)
+            model.lm_head.weight!.requires_grad = options.TrainLanguageModel;
+        return trainable;
+    }
+
+    /// <summary>Encodes <paramref name="records"/> and trains on them.</summary>
+    public SftRunResult Train(IReadOnlyList<SftRecord> records, IProgress<SftProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Train(Prepare(records), progress, cancellationToken);
+
+    /// <summary>
+    /// Runs (or resumes, see <see cref="SftOptions.ResumeFromLatestCheckpoint"/>) training over <paramref name="examples"/>.
+    /// Cancellation is honoured between optimizer steps: a checkpoint is written (<see cref="SftOptions.SaveOnCancel"/>)
+    /// and the result says <c>Completed = false</c>.
+    /// </summary>
+    /// <exception cref="TrainingCheckpointException">The checkpoint to resume from belongs to another run (trainer,
+    /// dataset size, schedule or seed differ) or is incomplete.</exception>
+    public SftRunResult Train(IReadOnlyList<SftExample> examples, IProgress<SftProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        if (examples.Count == 0) throw new ArgumentException("no examples to train on.", nameof(examples));
+        var o = Options;
+        var device = _model.lm_head.weight!.device;
+        bool bf16 = o.Precision switch
+        {
+            SftPrecision.BFloat16 => true,
+            SftPrecision.Float32 => false,
+            _ => _model.lm_head.weight!.dtype == ScalarType.BFloat16,
+        };
+        var dtype = _model.lm_head.weight!.dtype;
+        if (bf16 != (dtype == ScalarType.BFloat16))
+            throw new InvalidOperationException($"Precision {o.Precision} needs the model in {(bf16 ? "bfloat16" : "float32")}, but it is {dtype}.");
+        if (o.Lora.Enabled && !_model.LoraLayers().Any())
+            _model.ApplyLora(new LoraOptions { Rank = o.Lora.Rank, Alpha = o.Lora.Alpha, Dropout = o.Lora.Dropout, TargetModules = o.Lora.TargetModules });
+        if (o.GradientCheckpointing) _model.EnableGradientCheckpointing(includeVision: o.TrainVisionTower);
+        else _model.DisableGradientCheckpointing();
+
+        var trainable = o.Lora.Enabled ? _model.LoraParameters().ToList() : ApplyFreezing(_model, o);
+        using var optimizer = new SftOptimizer(trainable, o, bf16);
+        int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps);
+        long totalSteps = (long)stepsPerEpoch * o.Epochs;
+        int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps;
+
+        var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };
+        string? resumedFrom = o.ResumeFromLatestCheckpoint ? TrainingCheckpoints.FindLatest(o.OutputFolder) : null;
+        if (resumedFrom is not null) state = Resume(resumedFrom, state, optimizer);
+        else torch.manual_seed(o.Seed);
+
+        var metricsPath = string.IsNullOrEmpty(o.MetricsFileName) ? null : Path.Combine(o.OutputFolder, o.MetricsFileName);
+        if (metricsPath is not null) MetricsJsonlWriter.TruncateAfterStep(metricsPath, state.GlobalStep);
+        using var metrics = metricsPath is null ? null : new MetricsJsonlWriter(metricsPath);
+
+        _logger.LogInformation("SFT: {Examples} examples, {Steps} steps ({PerEpoch}/epoch × {Epochs}), {Trainable} trainable tensors, {Precision}{Resume}.",
+            examples.Count, totalSteps, stepsPerEpoch, o.Epochs, trainable.Count, bf16 ? "bf16" : "float32",
+            resumedFrom is null ? "" : $", resuming from {resumedFrom} at step {state.GlobalStep}");
+
+        var taken = new List<SftProgress>();
+        string? lastCheckpoint = resumedFrom;
+        long savedAt = resumedFrom is null ? -1 : state.GlobalStep;
+        _model.train();
+        while (state.GlobalStep < totalSteps)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                if (o.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer);
+                _logger.LogInformation("SFT cancelled after step {Step}.", state.GlobalStep);
+                return new SftRunResult(state.GlobalStep, totalSteps, false, resumedFrom, lastCheckpoint, taken);
+            }
+            var meter = new ThroughputMeter();
+            var order = SftDataOrder.ForEpoch(examples.Count, o.Seed, state.Epoch);
+            int start = (int)state.ExamplesConsumedInEpoch;
+            var stepExamples = order.Skip(start).Take(examplesPerStep).Select(i => examples[i]).ToList();
+            long supervised = stepExamples.Sum(e => (long)e.SupervisedTokens);
+            double lr = o.LearningRate * LearningRateSchedules.CosineWithWarmup((int)state.GlobalStep, o.WarmupSteps, (int)totalSteps);
+            optimizer.SetLearningRate(lr);
+
+            double loss = 0;
+            long tokens = 0;
+            foreach (var micro in stepExamples.Chunk(o.MicroBatchSize))
+            {
+                using var scope = NewDisposeScope();
+                using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId);
+                var microLoss = Forward(batch, device, supervised);
+                microLoss.backward();
+                loss += microLoss.detach().cpu().to_type(ScalarType.Float64).item<double>();
+                tokens += batch.Tokens;
+            }
+            OptimizerStepResult result;
+            using (NewDisposeScope()) // reading Parameter.grad creates tensor handles; free them every step
+                result = GradientClipping.ClipAndStep(optimizer.Parameters, optimizer.Step, o.MaxGradNorm);
+
+            state.ExamplesConsumedInEpoch += stepExamples.Count;
+            if (state.ExamplesConsumedInEpoch >= examples.Count) { state.Epoch++; state.ExamplesConsumedInEpoch = 0; }
+            state.GlobalStep++;
+            state.LearningRate = lr;
+            if (!result.Stepped) _logger.LogWarning("SFT step {Step}: gradient norm {Norm} is not finite; step skipped.", state.GlobalStep, result.GradNorm);
+
+            bool last = state.GlobalStep == totalSteps;
+            var report = Report(state, loss, lr, result, tokens, supervised, meter.ElapsedSeconds);
+            state.LogHistory.Add(History(report));
+            if (last || (o.SaveSteps > 0 && state.GlobalStep % o.SaveSteps == 0))
+            {
+                lastCheckpoint = Save(state, optimizer);
+                savedAt = state.GlobalStep;
+                report = report with { Checkpoint = lastCheckpoint };
+            }
+            taken.Add(report);
+            if (state.GlobalStep % o.LoggingSteps == 0 || last)
+            {
+                metrics?.Write(report.ToMetrics());
+                _logger.LogInformation("SFT step {Step}/{Total}: loss {Loss:F4}, lr {Lr:E3}, grad norm {Norm:F3}, {Tps:F0} tokens/s, RSS {Rss:F2} GiB.",
+                    report.Step, totalSteps, report.Loss, lr, report.GradNorm, report.TokensPerSecond, report.Memory.ResidentGiB);
+                progress?.Report(report);
+            }
+        }
+        return new SftRunResult(state.GlobalStep, totalSteps, true, resumedFrom, lastCheckpoint, taken);
+    }
+
+    /// <summary>One micro-batch: forward, and the summed token cross-entropy divided by the step's supervised tokens.</summary>
+    private Tensor Forward(SftBatch batch, Device device, long stepSupervisedTokens)
+    {
+        bool padded = batch.Tokens != batch.InputIds.NumberOfElements;
+        var output = _model.forward(
+            inputIds: batch.InputIds.to(device),
+            positionIds: batch.PositionIds.to(device),
+            attentionMask: padded ? batch.AttentionMask.to(device) : null,
+            pixelValues: batch.PixelValues?.to(device),
+            imageGridThw: batch.ImageGridThw);
+        return LanguageModelLoss.Compute(output.Logits, batch.Labels.to(device), stepSupervisedTokens);
+    }
+
+    private static SftProgress Report(TrainerState state, double loss, double lr, OptimizerStepResult result, long tokens, long supervised, double seconds) =>
+        new(state.GlobalStep, state.TotalSteps, state.Epoch + (double)state.ExamplesConsumedInEpoch / state.DatasetSize, loss, lr, result.GradNorm,
+            result.Stepped, tokens, supervised, seconds > 0 ? tokens / seconds : 0, seconds, MemoryUsage.Now(), null);
+
+    private static Dictionary<string, double> History(SftProgress p) => new()
+    {
+        ["step"] = p.Step, ["epoch"] = p.Epoch, ["loss"] = p.Loss, ["learning_rate"] = p.LearningRate, ["grad_norm"] = p.GradNorm,
+    };
+
+    private string Save(TrainerState state, SftOptimizer optimizer)
+    {
+        state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
+        using var scope = NewDisposeScope();
+        var folder = TrainingCheckpoints.Save(Options.OutputFolder,
+            new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: Options.BaseModelFolder),
+            Options.KeepLastCheckpoints);
+        _logger.LogInformation("SFT checkpoint written: {Folder}.", folder);
+        return folder;
+    }
+
+    private TrainerState Resume(string folder, TrainerState expected, SftOptimizer optimizer)
+    {
+        var state = TrainingCheckpoints.ReadState(folder);
+        void Require(bool ok, string what)
+        {
+            if (!ok) throw new TrainingCheckpointException($"cannot resume: {what}. Use another OutputFolder or set ResumeFromLatestCheckpoint = false.", folder);
+        }
+        Require(state.Trainer == TrainerName, $"written by trainer '{state.Trainer}', not '{TrainerName}'");
+        Require(state.DatasetSize == expected.DatasetSize, $"the checkpoint's run had {state.DatasetSize} examples, this one {expected.DatasetSize}");
+        Require(state.TotalSteps == expected.TotalSteps, $"the checkpoint's run had {state.TotalSteps} steps, this one {expected.TotalSteps} (batch sizes or epochs changed)");
+        Require(state.Seed == expected.Seed, $"the checkpoint's seed is {state.Seed}, this run's {expected.Seed}");
+        CheckpointLoader.Load(_model, folder);
+        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) optimizer.ImportState(file);
+        if (state.TorchRngState is { } rng) TrainingCheckpoints.RestoreTorchRng(rng);
+        return state;
+    }
+}
