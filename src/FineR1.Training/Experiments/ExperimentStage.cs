@@ -1,0 +1,115 @@
+using FineR1.Core.Imaging;
+using FineR1.Core.Modeling;
+using FineR1.Training.Pretraining;
+using FineR1.Training.Synthetic;
+
+namespace FineR1.Training.Experiments;
+
+/// <summary>One point of a training curve.</summary>
+/// <param name="Step">1-based optimizer step.</param>
+/// <param name="TotalSteps">Steps of the phase.</param>
+/// <param name="Metric"><c>loss</c> or <c>reward</c>.</param>
+/// <param name="Value">The value.</param>
+public sealed record CurvePoint(int Step, int TotalSteps, string Metric, double Value);
+
+/// <summary>What a stage's training gets: the model to train in place and the world.</summary>
+/// <param name="Model">The model, holding the weights of the stage it starts from.</param>
+/// <param name="World">The synthetic world.</param>
+/// <param name="Encoder">Chat encoder (real template, the world's image grid).</param>
+/// <param name="Processor">Image processor.</param>
+/// <param name="Seed">Seed of the experiment.</param>
+/// <param name="Progress">Receives curve points while training.</param>
+/// <param name="Vocabulary">The world's output vocabulary (the softmax runs over it), or null for the full vocabulary.</param>
+public sealed record StageContext(Qwen2_5_VLForConditionalGeneration Model, FgvrSynthWorld World, LmExampleEncoder Encoder,
+    Qwen2VLImageProcessor Processor, int Seed, IProgress<CurvePoint>? Progress, OutputVocabulary? Vocabulary = null);
+
+/// <summary>A stage's training record.</summary>
+/// <param name="Trainer">Which trainer ran (shown in the report).</param>
+/// <param name="Curve">Loss and/or reward per step.</param>
+public sealed record StageTraining(string Trainer, IReadOnlyList<CurvePoint> Curve);
+
+/// <summary>Thrown by a stage whose trainer is not part of this build; the report lists the stage as not available.</summary>
+/// <param name="reason">Why.</param>
+public sealed class StageNotAvailableException(string reason) : Exception(reason);
+
+/// <summary>One phase of the experiment (zero-shot, direct SFT, CoT SFT, TAPO). Each is evaluated after it trains.</summary>
+public interface IExperimentStage
+{
+    /// <summary>Row name in the table.</summary>
+    string Name { get; }
+
+    /// <summary>The stage whose weights this one starts from, or null for the pretrained base.</summary>
+    string? StartsFrom { get; }
+
+    /// <summary>Trains <see cref="StageContext.Model"/> in place (or nothing, for zero-shot).</summary>
+    /// <exception cref="StageNotAvailableException">The stage's trainer is not available.</exception>
+    StageTraining Train(StageContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>The pretrained base model as it is: no training.</summary>
+public sealed class ZeroShotStage : IExperimentStage
+{
+    /// <inheritdoc />
+    public string Name => "Zero-shot base";
+
+    /// <inheritdoc />
+    public string? StartsFrom => null;
+
+    /// <inheritdoc />
+    public StageTraining Train(StageContext context, CancellationToken cancellationToken) => new("none", []);
+}
+
+/// <summary>
+/// Supervised fine-tuning on the world's Stage-1 records (<see cref="FgvrSynthOptions.Shots"/> per seen species) with the
+/// paper's system prompt, image first then the question, loss on the assistant turn: the CoT rationale + answer, or
+/// the direct <c>&lt;answer&gt;NAME&lt;/answer&gt;</c> baseline.
+/// </summary>
+/// <param name="chainOfThought">True for CoT SFT, false for direct-answer SFT.</param>
+/// <param name="options">Optimisation settings.</param>
+public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions options) : IExperimentStage
+{
+    /// <inheritdoc />
+    public string Name => chainOfThought ? "CoT SFT" : "Direct SFT";
+
+    /// <inheritdoc />
+    public string? StartsFrom => null;
+
+    /// <inheritdoc />
+    public StageTraining Train(StageContext context, CancellationToken cancellationToken)
+    {
+        var examples = context.World.Sft.Select(s => context.Encoder.Chat(Core.Text.Prompts.FineR1Prompts.SftSystemPrompt,
+            s.Image.Path, s.UserTurn, chainOfThought ? s.CotAnswer : s.DirectAnswer)).ToList();
+        using var trainer = new LanguageModelTrainer(context.Model, context.Processor, options with { Seed = options.Seed + context.Seed }, context.Vocabulary);
+        var curve = new List<CurvePoint>();
+        trainer.Train(examples, new SyncProgress<LmTrainingStep>(s =>
+        {
+            var p = new CurvePoint(s.Step, s.TotalSteps, "loss", s.Loss);
+            curve.Add(p);
+            context.Progress?.Report(p);
+        }), cancellationToken);
+        return new StageTraining("built-in supervised loop (LanguageModelTrainer)", curve);
+    }
+}
+
+/// <summary>CoT SFT + TAPO. The TAPO trainer (FineR1.Training.Tapo.Trainer) is on main but not wired into this stage yet.</summary>
+public sealed class TapoStage : IExperimentStage
+{
+    /// <inheritdoc />
+    public string Name => "CoT SFT + TAPO";
+
+    /// <inheritdoc />
+    public string? StartsFrom => "CoT SFT";
+
+    /// <inheritdoc />
+    public StageTraining Train(StageContext context, CancellationToken cancellationToken) =>
+        throw new StageNotAvailableException("TapoTrainer is not wired into the quickstart yet");
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that calls back synchronously on the reporting thread.</summary>
+/// <typeparam name="T">Report type.</typeparam>
+/// <param name="handler">The callback.</param>
+public sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
+{
+    /// <inheritdoc />
+    public void Report(T value) => handler(value);
+}

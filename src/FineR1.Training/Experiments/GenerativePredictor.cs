@@ -1,0 +1,91 @@
+using FineR1.Core.Generation;
+using FineR1.Core.Imaging;
+using FineR1.Core.Modeling;
+using FineR1.Inference.Evaluation;
+using FineR1.Training.Pretraining;
+using static TorchSharp.torch;
+
+namespace FineR1.Training.Experiments;
+
+/// <summary>
+/// The evaluation harness's predictor over a Qwen2.5-VL model: chat = one user turn (image first, then the prompt,
+/// Qwen's default system message), greedy decoding with <see cref="SequenceGenerator"/>, decoded without special tokens.
+/// </summary>
+public sealed class GenerativePredictor : IFineGrainedPredictor
+{
+    private readonly Qwen2_5_VLForConditionalGeneration _model;
+    private readonly LmExampleEncoder _encoder;
+    private readonly Qwen2VLImageProcessor _processor;
+    private readonly GenerationOptions _options;
+
+    /// <summary>Creates a predictor.</summary>
+    /// <param name="model">The model (put in eval mode by the caller).</param>
+    /// <param name="encoder">Chat encoder whose image grid matches <paramref name="processor"/>'s output.</param>
+    /// <param name="processor">Image processor.</param>
+    /// <param name="maxNewTokens">Generation budget per answer.</param>
+    /// <param name="vocabulary">When set, the LM head runs over these ids only (others are never generated).</param>
+    public GenerativePredictor(Qwen2_5_VLForConditionalGeneration model, LmExampleEncoder encoder, Qwen2VLImageProcessor processor,
+        int maxNewTokens, OutputVocabulary? vocabulary = null)
+    {
+        _model = model;
+        _encoder = encoder;
+        _processor = processor;
+        _vocabulary = vocabulary;
+        var tok = encoder.Tokenizer;
+        _options = vocabulary is null
+            ? new GenerationOptions { MaxNewTokens = maxNewTokens }
+            : new GenerationOptions
+            {
+                MaxNewTokens = maxNewTokens, PadTokenId = vocabulary.IndexOf(tok.EndOfTextId),
+                StopTokenIds = [vocabulary.IndexOf(tok.ImEndId), vocabulary.IndexOf(tok.EndOfTextId)],
+            };
+    }
+
+    private readonly OutputVocabulary? _vocabulary;
+
+    /// <summary>Generated tokens so far (all calls).</summary>
+    public long GeneratedTokens { get; private set; }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> PredictAsync(IReadOnlyList<PredictionRequest> requests, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var prompts = new List<GenerationPrompt>();
+        foreach (var r in requests)
+        {
+            var processed = _processor.Process(r.ImagePath);
+            var g = processed.Grids[0];
+            prompts.Add(new GenerationPrompt(_encoder.Prompt(null, true, r.Prompt).Select(i => (long)i).ToArray(),
+                [new PromptImage(processed.PixelValues, [g.T, g.H, g.W])]));
+        }
+        var device = _model.lm_head.weight!.device;
+        using var inputs = GenerationInputs.LeftPad(prompts, _options.PadTokenId, device);
+        var head = _model.lm_head;
+        GenerationResult result;
+        try
+        {
+            if (_vocabulary is not null)
+            {
+                // The LM head over the world's ids only: generated ids are positions in _vocabulary.Ids.
+                var rows = head.weight!.index_select(0, tensor(_vocabulary.Ids.Select(i => (long)i).ToArray()).to(device));
+                var subset = nn.Linear(rows.shape[1], rows.shape[0], hasBias: false, device: device, dtype: rows.dtype);
+                subset.weight = new TorchSharp.Modules.Parameter(rows, requires_grad: false);
+                _model.lm_head = subset;
+            }
+            result = SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(_model), inputs, _options, cancellationToken: cancellationToken);
+        }
+        finally
+        {
+            if (!ReferenceEquals(_model.lm_head, head)) _model.lm_head.Dispose();
+            _model.lm_head = head;
+        }
+        var outputs = result.Sequences.Select(s =>
+        {
+            GeneratedTokens += s.TokenIds.Length;
+            var ids = s.TokenIds.Select(t => _vocabulary is null ? (int)t : _vocabulary.Ids[(int)t]);
+            return _encoder.Tokenizer.Decode(ids, skipSpecialTokens: true);
+        }).ToList();
+        return Task.FromResult<IReadOnlyList<string>>(outputs);
+    }
+}
