@@ -24,6 +24,7 @@ namespace FineR1.Benchmarks;
 /// <c>FINER1_SFT_BENCH_TEXT_TOKENS</c> (700), <c>FINER1_SFT_BENCH_CHECKPOINTING</c> (decoder-layer gradient
 /// checkpointing, default on as in the HF baseline; 0 = off), <c>FINER1_SFT_BENCH_MICRO</c> (sequences per forward;
 /// default the whole batch, 2 when checkpointing is off: 8 × 966 activations of the 3B model do not fit 80 GB),
+/// <c>FINER1_SFT_BENCH_TRAIN_VISION</c> (1 = train the vision tower and merger as the HF baseline does; default frozen),
 /// <c>FINER1_SFT_BENCH_OPTIMIZER</c> (anyprecision = fp32 moments + Kahan on bf16 weights, the trainer's bf16 path;
 /// adamw = TorchSharp AdamW with bf16 states, the HF baseline's optimizer).
 /// Run: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*SftStepBenchmarks*'</c>.
@@ -65,8 +66,14 @@ public class SftStepBenchmarks
         torch.manual_seed(0);
         _model = new Qwen2_5_VLForConditionalGeneration(config, _device, dtype);
         _model.train();
-        if (checkpointing) _model.EnableGradientCheckpointing();
-        var trainable = SftTrainer.ApplyFreezing(_model, new SftOptions { OutputFolder = "unused" });
+        // FINER1_SFT_BENCH_TRAIN_VISION=1 trains the vision tower and merger too (as the HF baseline's step does);
+        // default: frozen, Fine-R1's SFT setting (spec §4.3).
+        bool trainVision = Environment.GetEnvironmentVariable("FINER1_SFT_BENCH_TRAIN_VISION") == "1";
+        if (checkpointing) _model.EnableGradientCheckpointing(includeVision: trainVision);
+        var trainable = SftTrainer.ApplyFreezing(_model, new SftOptions
+        {
+            OutputFolder = "unused", TrainVisionTower = trainVision, TrainMultiModalProjector = trainVision,
+        });
         _parameters = trainable.Select(t => t.Parameter).ToList();
         bool torchAdamW = Environment.GetEnvironmentVariable("FINER1_SFT_BENCH_OPTIMIZER") == "adamw" || !gpu;
         if (torchAdamW)
