@@ -1,4 +1,3 @@
-using System.Reflection;
 using FineR1.Core.Checkpoints;
 using FineR1.Training.Optimization;
 using TorchSharp;
@@ -46,35 +45,46 @@ public static class OptimizerStates
     }
 
     /// <summary>The state of <see cref="AnyPrecisionAdamW"/> (<paramref name="names"/>: one per
-    /// <see cref="AnyPrecisionAdamW.Parameters"/> entry). Parameters that never stepped get zero state.</summary>
+    /// <see cref="AnyPrecisionAdamW.Parameters"/> entry), through <see cref="AnyPrecisionAdamW.ExportState"/>. Parameters
+    /// that never stepped get zero state. Returned tensors are the live state (write them before stepping).</summary>
     public static IReadOnlyList<KeyValuePair<string, Tensor>> Export(AnyPrecisionAdamW optimizer, IReadOnlyList<string> names)
     {
+        CheckNames(optimizer, names);
         var result = new List<KeyValuePair<string, Tensor>>();
-        var access = new AnyPrecisionAccess(optimizer, names);
         for (int i = 0; i < names.Count; i++)
         {
-            var (step, expAvg, expAvgSq, compensation) = access.Get(i);
-            result.Add(new($"{names[i]}.step", tensor(new[] { step }, [1], ScalarType.Int64)));
-            result.Add(new($"{names[i]}.exp_avg", expAvg));
-            result.Add(new($"{names[i]}.exp_avg_sq", expAvgSq));
-            if (compensation is not null) result.Add(new($"{names[i]}.compensation", compensation));
+            var s = optimizer.ExportState(i);
+            result.Add(new($"{names[i]}.step", tensor(new[] { s.Step }, [1], ScalarType.Int64)));
+            result.Add(new($"{names[i]}.exp_avg", s.ExpAvg));
+            result.Add(new($"{names[i]}.exp_avg_sq", s.ExpAvgSq));
+            if (s.Compensation is not null) result.Add(new($"{names[i]}.compensation", s.Compensation));
         }
         return result;
     }
 
-    /// <summary>Restores what <see cref="Export(AnyPrecisionAdamW, IReadOnlyList{string})"/> wrote.</summary>
+    /// <summary>Restores what <see cref="Export(AnyPrecisionAdamW, IReadOnlyList{string})"/> wrote, through
+    /// <see cref="AnyPrecisionAdamW.ImportState"/>.</summary>
+    /// <exception cref="TrainingCheckpointException">A parameter's state is missing or has another shape.</exception>
     public static void Import(AnyPrecisionAdamW optimizer, IReadOnlyList<string> names, SafetensorsFile file)
     {
-        var access = new AnyPrecisionAccess(optimizer, names);
-        using var noGrad = no_grad();
+        CheckNames(optimizer, names);
+        using var scope = NewDisposeScope();
         for (int i = 0; i < names.Count; i++)
         {
-            var (_, expAvg, expAvgSq, compensation) = access.Get(i);
-            access.SetStep(i, ReadStep(file, names[i]));
-            Copy(file, $"{names[i]}.exp_avg", expAvg);
-            Copy(file, $"{names[i]}.exp_avg_sq", expAvgSq);
-            if (compensation is not null) Copy(file, $"{names[i]}.compensation", compensation);
+            var current = optimizer.ExportState(i);
+            var expAvg = Read(file, $"{names[i]}.exp_avg", current.ExpAvg);
+            var expAvgSq = Read(file, $"{names[i]}.exp_avg_sq", current.ExpAvgSq);
+            var compensation = current.Compensation is null ? null : Read(file, $"{names[i]}.compensation", current.Compensation);
+            optimizer.ImportState(i, new AnyPrecisionAdamWState(ReadStep(file, names[i]), expAvg, expAvgSq, compensation));
         }
+    }
+
+    private static void CheckNames(AnyPrecisionAdamW optimizer, IReadOnlyList<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(names);
+        if (optimizer.Parameters.Count != names.Count)
+            throw new ArgumentException($"the optimizer holds {optimizer.Parameters.Count} parameters but {names.Count} names were given.", nameof(names));
     }
 
     private static List<AdamW.State> States(AdamW optimizer, IReadOnlyList<string> names)
@@ -95,51 +105,19 @@ public static class OptimizerStates
 
     private static void Copy(SafetensorsFile file, string name, Tensor destination)
     {
+        using var loaded = Read(file, name, destination);
+        destination.copy_(loaded);
+    }
+
+    /// <summary>Reads <paramref name="name"/> in <paramref name="like"/>'s dtype and device after checking its shape.</summary>
+    private static Tensor Read(SafetensorsFile file, string name, Tensor like)
+    {
+        var destination = like;
         if (!file.Entries.TryGetValue(name, out var entry))
             throw new TrainingCheckpointException($"missing optimizer tensor '{name}'.", file.Path);
         if (!entry.Shape.SequenceEqual(destination.shape))
             throw new TrainingCheckpointException(
                 $"optimizer tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], the parameter [{string.Join(", ", destination.shape)}].", file.Path);
-        using var loaded = file.Read(name, destination.dtype, destination.device);
-        destination.copy_(loaded);
-    }
-
-    /// <summary>
-    /// Reads and writes <see cref="AnyPrecisionAdamW"/>'s private per-parameter state. It has no public state API yet;
-    /// this adapter is the only place that depends on its internals (covered by a round-trip test).
-    /// </summary>
-    private sealed class AnyPrecisionAccess
-    {
-        private const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
-        private readonly AnyPrecisionAdamW _optimizer;
-        private readonly System.Collections.IDictionary _state;
-        private readonly MethodInfo _getState;
-
-        public AnyPrecisionAccess(AnyPrecisionAdamW optimizer, IReadOnlyList<string> names)
-        {
-            _optimizer = optimizer;
-            if (optimizer.Parameters.Count != names.Count)
-                throw new ArgumentException($"the optimizer holds {optimizer.Parameters.Count} parameters but {names.Count} names were given.", nameof(names));
-            _state = (System.Collections.IDictionary)(typeof(AnyPrecisionAdamW).GetField("_state", Private)?.GetValue(optimizer)
-                ?? throw new InvalidOperationException("AnyPrecisionAdamW has no _state field (its internals changed)."));
-            _getState = typeof(AnyPrecisionAdamW).GetMethod("GetState", Private)
-                ?? throw new InvalidOperationException("AnyPrecisionAdamW has no GetState method (its internals changed).");
-        }
-
-        private object State(int i) => _getState.Invoke(_optimizer, [_optimizer.Parameters[i]])!;
-
-        public (long Step, Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Compensation) Get(int i)
-        {
-            var s = State(i);
-            var t = s.GetType();
-            return ((long)t.GetField("Step")!.GetValue(s)!, (Tensor)t.GetProperty("ExpAvg")!.GetValue(s)!,
-                (Tensor)t.GetProperty("ExpAvgSq")!.GetValue(s)!, (Tensor?)t.GetProperty("Compensation")!.GetValue(s));
-        }
-
-        public void SetStep(int i, long step)
-        {
-            var s = State(i);
-            s.GetType().GetField("Step")!.SetValue(s, step);
-        }
+        return file.Read(name, destination.dtype, destination.device);
     }
 }

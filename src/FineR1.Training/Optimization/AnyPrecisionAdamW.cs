@@ -54,9 +54,9 @@ public sealed class AnyPrecisionAdamW : IDisposable
         double lr = LearningRate, b1 = _settings.Beta1, b2 = _settings.Beta2;
         foreach (var p in _parameters)
         {
+            using var scope = NewDisposeScope();   // p.grad makes a new handle on every read
             var g0 = p.grad;
             if (g0 is null) continue;
-            using var scope = NewDisposeScope();
             var grad = g0.to_type(_stateDType);
             var s = GetState(p);
             s.Step++;
@@ -83,7 +83,63 @@ public sealed class AnyPrecisionAdamW : IDisposable
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope();
         foreach (var p in _parameters) p.grad?.zero_();
+    }
+
+    /// <summary>dtype of the momentum, variance and compensation buffers.</summary>
+    public ScalarType StateDType => _stateDType;
+
+    /// <summary>Whether a Kahan compensation buffer is kept per parameter.</summary>
+    public bool KahanSummation => _kahan;
+
+    /// <summary>
+    /// The state of parameter <paramref name="parameterIndex"/> (index into <see cref="Parameters"/>): the live buffers,
+    /// not copies (copy or write them out before the next <see cref="Step"/>). A parameter that never stepped gets zero
+    /// buffers and step 0. The tensors stay owned by the optimizer: do not dispose them.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such parameter.</exception>
+    public AnyPrecisionAdamWState ExportState(int parameterIndex)
+    {
+        var s = GetState(ParameterAt(parameterIndex));
+        return new AnyPrecisionAdamWState(s.Step, s.ExpAvg, s.ExpAvgSq, s.Compensation);
+    }
+
+    /// <summary>
+    /// Overwrites the state of parameter <paramref name="parameterIndex"/> by copying <paramref name="state"/>'s tensors
+    /// (converted to <see cref="StateDType"/> and the parameter's device) into the optimizer's buffers.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such parameter, or a negative step.</exception>
+    /// <exception cref="ArgumentException">A tensor's shape differs from the parameter's, or the compensation buffer is
+    /// missing while <see cref="KahanSummation"/> is on.</exception>
+    public void ImportState(int parameterIndex, AnyPrecisionAdamWState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentOutOfRangeException.ThrowIfNegative(state.Step);
+        var p = ParameterAt(parameterIndex);
+        void CheckShape(Tensor t, string what)
+        {
+            if (!t.shape.SequenceEqual(p.shape))
+                throw new ArgumentException($"{what} of parameter {parameterIndex} has shape [{string.Join(", ", t.shape)}], the parameter [{string.Join(", ", p.shape)}].", nameof(state));
+        }
+        CheckShape(state.ExpAvg, "exp_avg");
+        CheckShape(state.ExpAvgSq, "exp_avg_sq");
+        if (_kahan && state.Compensation is null)
+            throw new ArgumentException($"parameter {parameterIndex}: the optimizer uses Kahan summation but no compensation buffer was given.", nameof(state));
+        if (_kahan) CheckShape(state.Compensation!, "compensation");
+        var s = GetState(p);
+        using var noGrad = no_grad();
+        s.ExpAvg.copy_(state.ExpAvg);
+        s.ExpAvgSq.copy_(state.ExpAvgSq);
+        if (s.Compensation is { } c) c.copy_(state.Compensation!);
+        s.Step = state.Step;
+    }
+
+    private Parameter ParameterAt(int index)
+    {
+        if ((uint)index >= (uint)_parameters.Count)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"the optimizer holds {_parameters.Count} parameters.");
+        return _parameters[index];
     }
 
     private State GetState(Parameter p)
@@ -109,3 +165,11 @@ public sealed class AnyPrecisionAdamW : IDisposable
         _state.Clear();
     }
 }
+
+/// <summary>One parameter's <see cref="AnyPrecisionAdamW"/> state (torchdistx names: <c>step</c>, <c>exp_avg</c>,
+/// <c>exp_avg_sq</c>, <c>compensation</c>).</summary>
+/// <param name="Step">Optimizer steps this parameter has taken (drives the bias correction).</param>
+/// <param name="ExpAvg">First moment, shape of the parameter.</param>
+/// <param name="ExpAvgSq">Second moment, shape of the parameter.</param>
+/// <param name="Compensation">Kahan buffer, or null when the optimizer does not use Kahan summation.</param>
+public sealed record AnyPrecisionAdamWState(long Step, Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Compensation);

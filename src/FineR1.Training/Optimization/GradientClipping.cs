@@ -41,6 +41,7 @@ public static class GradientClipping
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1.0)
         {
+            using var scope = NewDisposeScope();   // every p.grad read is a new native handle
             using var noGrad = no_grad();
             foreach (var p in parameters) p.grad?.mul_(coef);
         }
@@ -50,13 +51,18 @@ public static class GradientClipping
     /// <summary>
     /// Clips to <paramref name="maxNorm"/>; steps the optimizer only when the norm is finite; always zeroes the gradients.
     /// </summary>
+    /// <remarks>Frees every tensor handle it creates (each read of <c>p.grad</c> makes one): a loop of calls leaves
+    /// the live-tensor count unchanged without an outer dispose scope. <paramref name="step"/> runs outside its scopes, so
+    /// state an optimizer creates lazily is not disposed here.</remarks>
     /// <example>All gradients NaN after a bf16 overflow → <c>Stepped = false</c>, weights unchanged, gradients zeroed.</example>
     public static OptimizerStepResult ClipAndStep(IReadOnlyList<Parameter> parameters, Action step, double maxNorm = 1.0)
     {
         ArgumentNullException.ThrowIfNull(step);
+        ArgumentNullException.ThrowIfNull(parameters);
         double norm = ClipGradNorm(parameters, maxNorm);
         bool finite = double.IsFinite(norm);
         if (finite) step();
+        using var scope = NewDisposeScope();
         foreach (var p in parameters)
             p.grad?.zero_();
         return new OptimizerStepResult(norm, finite);

@@ -19,6 +19,9 @@ public sealed class TapoOptions
     /// <summary>Optimiser, batch splitting, epochs.</summary>
     public TapoOptimizationOptions Optimization { get; set; } = new();
 
+    /// <summary>Checkpoints, resume and the metrics file (off until <see cref="TapoCheckpointOptions.OutputDir"/> is set).</summary>
+    public TapoCheckpointOptions Checkpointing { get; set; } = new();
+
     /// <summary>The released Fine-R1-3B recipe (the defaults).</summary>
     public static TapoOptions FineR1_3B() => new();
 

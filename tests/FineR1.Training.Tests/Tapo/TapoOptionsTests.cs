@@ -56,6 +56,23 @@ public sealed class TapoOptionsTests
     }
 
     [Fact]
+    public void Checkpointing_is_off_by_default_and_its_bad_knobs_are_named()
+    {
+        var o = new TapoOptions();
+        Assert.Null(o.Checkpointing.OutputDir);
+        Assert.True(o.Checkpointing.ResumeFromLatest);
+        o.Checkpointing.SaveEverySteps = -1;
+        o.Checkpointing.KeepLast = -2;
+        o.Checkpointing.OutputDir = "  ";
+        o.Checkpointing.MetricsFileName = "logs/metrics.jsonl";
+        var failures = new TapoOptionsValidator().Validate(null, o).Failures!.ToList();
+        foreach (var key in new[] { "Checkpointing.SaveEverySteps", "Checkpointing.KeepLast", "Checkpointing.OutputDir", "Checkpointing.MetricsFileName" })
+            Assert.Contains(failures, f => f.Contains(key));
+        o.Checkpointing = null!;
+        Assert.Contains(new TapoOptionsValidator().Validate(null, o).Failures!, f => f.Contains("Checkpointing must not be null"));
+    }
+
+    [Fact]
     public void Options_validate_through_DI()
     {
         var services = new ServiceCollection().AddFineR1Tapo(o =>

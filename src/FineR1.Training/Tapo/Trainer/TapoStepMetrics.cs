@@ -58,4 +58,28 @@ public sealed record TapoStepMetrics
     public double LogProbSeconds { get; init; }
     /// <summary>Seconds spent in the update (forward, backward, optimizer).</summary>
     public double UpdateSeconds { get; init; }
+
+    /// <summary>The record as one <c>metrics.jsonl</c> line (reference metric names where they exist, snake_case otherwise).</summary>
+    public IReadOnlyDictionary<string, object?> ToMetrics() => new Dictionary<string, object?>
+    {
+        ["step"] = Step, ["learning_rate"] = LearningRate,
+        ["reward/overall"] = Reward, ["reward/accuracy"] = Accuracy, ["reward/format"] = FormatRate, ["generated_accuracy"] = GeneratedAccuracy,
+        ["draws"] = Draws, ["groups_generated"] = GroupsGenerated, ["groups_kept"] = GroupsKept, ["batch_rows"] = BatchRows,
+        ["actor/pg_loss"] = Finite(PolicyLoss), ["actor/kl_prcp"] = Finite(KlToNegative), ["actor/ori_entropy_loss"] = Finite(Entropy),
+        ["actor/aug_entropy_loss"] = Finite(NegativeEntropy), ["actor/ppo_kl"] = Finite(PpoKl),
+        ["actor/pg_clipfrac_higher"] = Finite(ClipFractionHigher), ["actor/pg_clipfrac_lower"] = Finite(ClipFractionLower),
+        ["actor/grad_norm"] = Finite(GradNorm), ["optimizer_steps"] = OptimizerSteps, ["skipped_optimizer_steps"] = SkippedOptimizerSteps,
+        ["response_length/mean"] = ResponseLengthMean, ["response_length/max"] = ResponseLengthMax, ["response_length/clip_ratio"] = TruncatedFraction,
+        ["timing/rollout_s"] = RolloutSeconds, ["timing/log_probs_s"] = LogProbSeconds, ["timing/update_s"] = UpdateSeconds,
+    };
+
+    /// <summary>The values kept in <c>trainer_state.json</c>'s log history (no timings).</summary>
+    public Dictionary<string, double> ToLogHistory() => new()
+    {
+        ["step"] = Step, ["learning_rate"] = LearningRate, ["reward/overall"] = Reward, ["reward/accuracy"] = Accuracy,
+        ["actor/pg_loss"] = PolicyLoss, ["actor/kl_prcp"] = KlToNegative, ["actor/grad_norm"] = GradNorm,
+    };
+
+    /// <summary>JSON has no NaN/∞: non-finite values are written as null.</summary>
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 }

@@ -1,9 +1,13 @@
 using System.Diagnostics;
+using System.Globalization;
+using FineR1.Core.Checkpoints;
 using FineR1.Core.Generation;
 using FineR1.Core.Modeling;
 using FineR1.Core.Modeling.Common;
 using FineR1.Core.Text.Rewards;
+using FineR1.Training.Checkpointing;
 using FineR1.Training.Optimization;
+using FineR1.Training.Progress;
 using FineR1.Training.Tapo.Data;
 using FineR1.Training.Tapo.Rollout;
 using TorchSharp;
@@ -27,21 +31,34 @@ namespace FineR1.Training.Tapo.Trainer;
 /// steps, AdamW (lr 1e-6, wd 1e-2 over every parameter); the LR schedule (constant, warmup 0 → lr 0 at step 1) steps
 /// once per RL step.</item>
 /// </list>
+/// With <see cref="TapoCheckpointOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
+/// <c>metrics.jsonl</c>, every <see cref="TapoCheckpointOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
+/// trainer over the same folder continues from the newest checkpoint exactly (same prompts, sampling seeds, learning
+/// rates, optimizer moments and weights as an uninterrupted run).
 /// </summary>
 /// <example>
 /// <code>
-/// var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer), samples, TapoOptions.FineR1_3B());
-/// for (int s = 0; s &lt; 40; s++) Console.WriteLine(trainer.Step());
+/// var options = TapoOptions.FineR1_3B();
+/// options.Checkpointing.OutputDir = "runs/tapo";                 // resumes from runs/tapo/checkpoint-* if present
+/// using var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer), samples, options);
+/// while (trainer.StepCount &lt; trainer.TotalSteps) Console.WriteLine(trainer.Step());
 /// </code>
 /// </example>
-public sealed class TapoTrainer
+public sealed class TapoTrainer : IDisposable
 {
+    /// <summary>Value of <see cref="TrainerState.Trainer"/> in TAPO checkpoints.</summary>
+    public const string TrainerName = "tapo";
+
     private readonly Qwen2_5_VLForConditionalGeneration _model;
     private readonly TapoPromptEncoder _encoder;
     private readonly IReadOnlyList<TapoSample> _samples;
     private readonly TapoRolloutEngine _engine;
-    private readonly TapoPromptLoader _loader;
+    private TapoPromptLoader _loader;
     private readonly List<Parameter> _parameters;
+    private readonly List<string> _parameterNames;
+    private readonly List<Dictionary<string, double>> _logHistory = [];
+    private readonly MetricsJsonlWriter? _metrics;
+    private double _lastLearningRate;
     private readonly AdamW _optimizer;
     private readonly LambdaScheduler _scheduler;
     private int _promptCounter;
@@ -54,6 +71,8 @@ public sealed class TapoTrainer
     /// <param name="reward">Reward (default <see cref="FineR1ClassificationReward"/>).</param>
     /// <param name="maxRowsPerGeneration">Rows per generation call (0 = all rows of a draw).</param>
     /// <exception cref="ArgumentException">Invalid options, or fewer samples than one draw.</exception>
+    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="TapoCheckpointOptions.OutputDir"/>
+    /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
         TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0)
     {
@@ -73,10 +92,28 @@ public sealed class TapoTrainer
         if (options.Optimization.GradientCheckpointing)
             model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
         model.train();
-        _parameters = model.UniqueParameters().Select(p => p.Parameter).Where(p => p.requires_grad).ToList();
+        var trainable = model.UniqueParameters().Where(p => p.Parameter.requires_grad).ToList();
+        _parameters = trainable.Select(p => p.Parameter).ToList();
+        _parameterNames = trainable.Select(p => p.Name).ToList();
         var o = options.Optimization;
         _optimizer = optim.AdamW(_parameters, o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
         _scheduler = new LambdaScheduler(_optimizer, step => LearningRateSchedules.ConstantWithWarmup(step, WarmupSteps));
+
+        var c = options.Checkpointing;
+        if (c.OutputDir is { } output)
+        {
+            if (c.ResumeFromLatest && TrainingCheckpoints.FindLatest(output) is { } latest)
+            {
+                Resume(latest);
+                ResumedFrom = latest;
+            }
+            if (!string.IsNullOrEmpty(c.MetricsFileName))
+            {
+                var path = Path.Combine(output, c.MetricsFileName);
+                MetricsJsonlWriter.TruncateAfterStep(path, StepCount);   // drop steps the checkpoint does not contain
+                _metrics = new MetricsJsonlWriter(path);
+            }
+        }
     }
 
     /// <summary>The recipe.</summary>
@@ -96,6 +133,12 @@ public sealed class TapoTrainer
 
     /// <summary>The optimizer (AdamW over every trainable parameter, tied weights once).</summary>
     public optim.Optimizer Optimizer => _optimizer;
+
+    /// <summary>The checkpoint folder this trainer continued from, or null for a fresh run.</summary>
+    public string? ResumedFrom { get; private set; }
+
+    /// <summary>The newest checkpoint written by this trainer, or null.</summary>
+    public string? LastCheckpoint { get; private set; }
 
     /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
     internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
@@ -158,6 +201,11 @@ public sealed class TapoTrainer
                 LogProbSeconds = logProbSeconds,
                 UpdateSeconds = updateSeconds,
             };
+            _lastLearningRate = lr;
+            _logHistory.Add(metrics.ToLogHistory());
+            _metrics?.Write(metrics.ToMetrics());
+            var every = Options.Checkpointing.SaveEverySteps;
+            if (Options.Checkpointing.OutputDir is not null && every > 0 && StepCount % every == 0) SaveCheckpoint();
             StepCompleted?.Invoke(metrics);
             return metrics;
         }
@@ -181,7 +229,7 @@ public sealed class TapoTrainer
             cancellationToken.ThrowIfCancellationRequested();
             var draw = _loader.Next().Select(i => _encoder.Encode(_samples[i], $"p{_promptCounter++}")).ToList();
             prompts.AddRange(draw);
-            ulong seed = (ulong)Options.Rollout.Seed * 1_000_003UL + (ulong)_promptCounter;
+            ulong seed = SamplingSeed(_promptCounter);
             var rollouts = _engine.Generate(draw, seed);
             draws++;
             generated += rollouts.Count;
@@ -267,5 +315,95 @@ public sealed class TapoTrainer
             PpoKl = ppoKl / micro, ClipFractionHigher = clipHi / micro, ClipFractionLower = clipLo / micro,
             GradNorm = steps == 0 ? double.NaN : norms / steps, OptimizerSteps = steps, SkippedOptimizerSteps = skipped,
         };
+    }
+
+    /// <summary>
+    /// Writes <c>checkpoint-{StepCount}</c> under <see cref="TapoCheckpointOptions.OutputDir"/> now: the model in HF
+    /// layout (weights in their training dtype), the AdamW state, and <c>trainer_state.json</c> with the LR-scheduler step,
+    /// the prompt loader's epoch and position, the prompt counter that derives every draw's sampling seed (on CUDA the
+    /// device generator is re-seeded from it for each generation call) and torch's CPU generator state.
+    /// </summary>
+    /// <returns>The checkpoint folder.</returns>
+    /// <exception cref="InvalidOperationException">No output folder is configured.</exception>
+    public string SaveCheckpoint()
+    {
+        var output = Options.Checkpointing.OutputDir ?? throw new InvalidOperationException("TapoOptions.Checkpointing.OutputDir is not set.");
+        var state = ExpectedState();
+        state.GlobalStep = StepCount;
+        state.Epoch = _loader.Epoch;
+        state.ExamplesConsumedInEpoch = (long)_loader.Position * Options.Rollout.PromptsPerDraw;
+        state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
+        state.LearningRate = _lastLearningRate;
+        state.LogHistory = [.. _logHistory];
+        state.Extra["loader_epoch"] = _loader.Epoch.ToString(CultureInfo.InvariantCulture);
+        state.Extra["loader_position"] = _loader.Position.ToString(CultureInfo.InvariantCulture);
+        state.Extra["prompt_counter"] = _promptCounter.ToString(CultureInfo.InvariantCulture);
+        state.Extra["scheduler_step"] = _scheduler.StepCount.ToString(CultureInfo.InvariantCulture);
+        state.Extra["next_sampling_seed"] = SamplingSeed(_promptCounter + Options.Rollout.PromptsPerDraw).ToString(CultureInfo.InvariantCulture);
+        using var scope = NewDisposeScope();
+        LastCheckpoint = TrainingCheckpoints.Save(output,
+            new TrainingCheckpointContent(_model, _model.Config, OptimizerStates.Export(_optimizer, _parameterNames), state,
+                CopyFilesFrom: Options.Checkpointing.BaseModelFolder),
+            Options.Checkpointing.KeepLast);
+        return LastCheckpoint;
+    }
+
+    /// <summary>The run-identifying fields a checkpoint must match to be resumed.</summary>
+    private TrainerState ExpectedState()
+    {
+        var state = new TrainerState
+        {
+            Trainer = TrainerName,
+            TotalSteps = TotalSteps,
+            Seed = Options.Rollout.Seed,
+            DatasetSize = _samples.Count,
+        };
+        state.Extra["prompts_per_draw"] = Options.Rollout.PromptsPerDraw.ToString(CultureInfo.InvariantCulture);
+        state.Extra["rollout_batch_size"] = Options.Rollout.RolloutBatchSize.ToString(CultureInfo.InvariantCulture);
+        return state;
+    }
+
+    private void Resume(string folder)
+    {
+        var state = TrainingCheckpoints.ReadState(folder);
+        var expected = ExpectedState();
+        void Require(bool ok, string what)
+        {
+            if (!ok) throw new TrainingCheckpointException(
+                $"cannot resume: {what}. Use another Checkpointing.OutputDir or set Checkpointing.ResumeFromLatest = false.", folder);
+        }
+        Require(state.Trainer == TrainerName, $"written by trainer '{state.Trainer}', not '{TrainerName}'");
+        Require(state.DatasetSize == expected.DatasetSize, $"the checkpoint's run had {state.DatasetSize} samples, this one {expected.DatasetSize}");
+        Require(state.Seed == expected.Seed, $"the checkpoint's seed is {state.Seed}, this run's {expected.Seed}");
+        Require(state.TotalSteps == expected.TotalSteps, $"the checkpoint's run had {state.TotalSteps} steps, this one {expected.TotalSteps} (batch sizes or epochs changed)");
+        foreach (var key in new[] { "prompts_per_draw", "rollout_batch_size" })
+            Require(state.Extra.GetValueOrDefault(key) == expected.Extra[key], $"{key} was {state.Extra.GetValueOrDefault(key) ?? "missing"}, this run's {expected.Extra[key]}");
+        int Extra(string key)
+        {
+            Require(state.Extra.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+                $"trainer_state.json has no valid extra.{key}");
+            return int.Parse(state.Extra[key], CultureInfo.InvariantCulture);
+        }
+        int loaderEpoch = Extra("loader_epoch"), loaderPosition = Extra("loader_position"), promptCounter = Extra("prompt_counter"), schedulerStep = Extra("scheduler_step");
+
+        CheckpointLoader.Load(_model, folder);
+        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) OptimizerStates.Import(_optimizer, _parameterNames, file);
+        for (int i = 0; i < schedulerStep; i++) _scheduler.Step();
+        _loader = new TapoPromptLoader(_samples.Count, Options.Rollout.PromptsPerDraw, Options.Rollout.Seed, loaderEpoch, loaderPosition);
+        _promptCounter = promptCounter;
+        if (state.TorchRngState is { } rng) TrainingCheckpoints.RestoreTorchRng(rng);
+        StepCount = checked((int)state.GlobalStep);
+        _lastLearningRate = state.LearningRate;
+        _logHistory.AddRange(state.LogHistory);
+    }
+
+    /// <summary>Sampling seed of the draw whose prompts end at <paramref name="promptCounter"/>.</summary>
+    private ulong SamplingSeed(int promptCounter) => (ulong)Options.Rollout.Seed * 1_000_003UL + (ulong)promptCounter;
+
+    /// <summary>Closes the metrics file and frees the optimizer state.</summary>
+    public void Dispose()
+    {
+        _metrics?.Dispose();
+        _optimizer.Dispose();
     }
 }
