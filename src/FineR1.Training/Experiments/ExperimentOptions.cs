@@ -27,6 +27,9 @@ public sealed record ExperimentOptions
     /// <summary>CoT SFT settings.</summary>
     public LmTrainingOptions CotSft { get; init; } = new() { Epochs = 8, BatchSize = 4, LearningRate = 1e-3 };
 
+    /// <summary>TAPO settings (CoT SFT + TAPO stage).</summary>
+    public TapoStageOptions Tapo { get; init; } = new();
+
     /// <summary>Generation budget per evaluation answer.</summary>
     public int EvalMaxNewTokens { get; init; } = 384;
 
@@ -50,6 +53,7 @@ public sealed record ExperimentOptions
         Pretraining = new PretrainingOptions { Training = new LmTrainingOptions { Epochs = 4, BatchSize = 8, LearningRate = 3e-3 } },
         DirectSft = new LmTrainingOptions { Epochs = 6, BatchSize = 4, LearningRate = 1e-3 },
         CotSft = new LmTrainingOptions { Epochs = 6, BatchSize = 4, LearningRate = 1e-3 },
+        Tapo = new TapoStageOptions { Steps = 4, N = 4, PromptsPerDraw = 4, GroupsPerStep = 2, MaxResponseLength = 64 },
         EvalMaxNewTokens = 400,
     };
 }

@@ -2,6 +2,10 @@ using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using FineR1.Training.Pretraining;
 using FineR1.Training.Synthetic;
+using FineR1.Training.Tapo;
+using FineR1.Training.Tapo.Data;
+using FineR1.Training.Tapo.Rollout;
+using FineR1.Training.Tapo.Trainer;
 
 namespace FineR1.Training.Experiments;
 
@@ -91,18 +95,67 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
     }
 }
 
-/// <summary>CoT SFT + TAPO. The TAPO trainer (FineR1.Training.Tapo.Trainer) is on main but not wired into this stage yet.</summary>
-public sealed class TapoStage : IExperimentStage
+/// <summary>
+/// CoT SFT + TAPO: <see cref="TapoTrainer"/> on the world's triplets (<see cref="TripletMiner.FromSynth"/>; anchor = a
+/// seen training image, positive = another image of its species, negative = an image of the most similar other species)
+/// with the Fine-R1 reward, starting from the CoT-SFT weights. Prompts are encoded by <see cref="TapoPromptEncoder"/> with
+/// the experiment's image processor (the tiny model's grid, not the RL resolution). Curve: reward and accuracy per step.
+/// </summary>
+/// <param name="options">CPU-sized TAPO settings.</param>
+public sealed class TapoStage(TapoStageOptions options) : IExperimentStage
 {
+    /// <summary>With the default <see cref="TapoStageOptions"/>.</summary>
+    public TapoStage() : this(new TapoStageOptions()) { }
+
     /// <inheritdoc />
     public string Name => "CoT SFT + TAPO";
 
     /// <inheritdoc />
     public string? StartsFrom => "CoT SFT";
 
+    /// <summary>The TAPO recipe this stage runs: Fine-R1-3B with <paramref name="stage"/>'s sizes, no checkpoints.</summary>
+    /// <param name="stage">Stage settings.</param>
+    /// <param name="seed">Seed of the data order and sampling.</param>
+    public static TapoOptions Recipe(TapoStageOptions stage, int seed)
+    {
+        stage.Validate();
+        var o = TapoOptions.FineR1_3B();
+        o.Rollout.N = stage.N;
+        o.Rollout.PromptsPerDraw = stage.PromptsPerDraw;
+        o.Rollout.RolloutBatchSize = stage.GroupsPerStep;
+        o.Rollout.MaxResponseLength = stage.MaxResponseLength;
+        o.Rollout.Seed = seed;
+        o.Algorithm.MaxDynamicSamplingTries = stage.MaxDynamicSamplingTries;
+        o.Optimization.LearningRate = stage.LearningRate;
+        o.Optimization.GlobalBatchSize = stage.GroupsPerStep;     // one optimizer step per RL step
+        o.Optimization.MicroBatchSize = 4 * stage.N;
+        o.Optimization.LogProbMicroBatchSize = 4 * stage.N;
+        o.Optimization.Epochs = 1;
+        o.Optimization.GradientCheckpointing = false;             // a memory saver; on CPU with a tiny model it only costs time
+        return o;
+    }
+
     /// <inheritdoc />
-    public StageTraining Train(StageContext context, CancellationToken cancellationToken) =>
-        throw new StageNotAvailableException("TapoTrainer is not wired into the quickstart yet");
+    public StageTraining Train(StageContext context, CancellationToken cancellationToken)
+    {
+        var samples = TripletMiner.FromSynth(context.World.Tapo);
+        var encoder = new TapoPromptEncoder(context.Encoder.Tokenizer, context.Processor);
+        var curve = new List<CurvePoint>();
+        using (var trainer = new TapoTrainer(context.Model, encoder, samples, Recipe(options, context.Seed)))
+        {
+            for (int step = 1; step <= options.Steps; step++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var m = trainer.Step(cancellationToken);
+                var reward = new CurvePoint(step, options.Steps, "reward", m.Reward);
+                curve.Add(reward);
+                curve.Add(new CurvePoint(step, options.Steps, "accuracy", m.Accuracy));
+                context.Progress?.Report(reward);
+            }
+        }
+        return new StageTraining($"TapoTrainer ({options.Steps} steps, n {options.N}, {options.GroupsPerStep} groups/step, " +
+                                 $"≤ {options.MaxResponseLength} tokens, lr {options.LearningRate:G3})", curve);
+    }
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that calls back synchronously on the reporting thread.</summary>

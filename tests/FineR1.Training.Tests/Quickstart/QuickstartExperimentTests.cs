@@ -19,6 +19,7 @@ public sealed class QuickstartExperimentTests
         Pretraining = new PretrainingOptions { Training = new LmTrainingOptions { Epochs = 1, BatchSize = 16, LearningRate = 3e-3 } },
         DirectSft = new LmTrainingOptions { Epochs = 1, BatchSize = 8 },
         CotSft = new LmTrainingOptions { Epochs = 1, BatchSize = 8, MaxLength = 256 },
+        Tapo = new TapoStageOptions { Steps = 2, N = 2, PromptsPerDraw = 2, GroupsPerStep = 1, MaxResponseLength = 8 },
         EvalMaxNewTokens = 12,
         EvalBatchSize = 40,
     };
@@ -52,6 +53,12 @@ public sealed class QuickstartExperimentTests
             Assert.Contains($"eval {s.Name} (closed world)", phases);
         }
         Assert.All(first.Stages.Where(s => s.Name.Contains("SFT") && s.Available), s => Assert.NotEmpty(s.Curve));
+        var tapo = first.Stages[3];
+        Assert.True(tapo.Available, tapo.Note);
+        Assert.Contains("TapoTrainer", tapo.Note);
+        Assert.Equal([1, 2], tapo.Curve.Where(p => p.Metric == "reward").Select(p => p.Step));
+        Assert.All(tapo.Curve, p => Assert.InRange(p.Value, 0, 1));
+        Assert.Contains("train CoT SFT + TAPO", phases);
         Assert.All(first.Stages.Where(s => !s.Available), s => Assert.False(string.IsNullOrWhiteSpace(s.Note)));
         foreach (var f in new[] { first.Files.Markdown, first.Files.MetricsJson, first.Files.TimingsJson, first.Files.Plot })
             Assert.True(new FileInfo(f).Length > 0, f);
@@ -87,5 +94,7 @@ public sealed class QuickstartExperimentTests
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LmTrainingOptions { Epochs = 0 }.Validate());
         Assert.Equal("Epochs", e.ParamName);
+        var t = Assert.Throws<ArgumentOutOfRangeException>(() => TapoStage.Recipe(new TapoStageOptions { Steps = 1 }, seed: 1));
+        Assert.Equal("Steps", t.ParamName);
     }
 }
