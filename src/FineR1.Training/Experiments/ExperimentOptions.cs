@@ -30,6 +30,12 @@ public sealed record ExperimentOptions
     /// <summary>TAPO settings (CoT SFT + TAPO stage).</summary>
     public TapoStageOptions Tapo { get; init; } = new();
 
+    /// <summary>
+    /// System message of the evaluation chat: the SFT data's (the paper's Stage-1 system prompt, default), so the
+    /// evaluation context matches what the SFT stages trained on; null = the chat template's default system message.
+    /// </summary>
+    public string? EvalSystemPrompt { get; init; } = FineR1.Core.Text.Prompts.FineR1Prompts.SftSystemPrompt;
+
     /// <summary>Generation budget per evaluation answer.</summary>
     public int EvalMaxNewTokens { get; init; } = 384;
 
@@ -51,8 +57,8 @@ public sealed record ExperimentOptions
         OutputFolder = outputFolder, Seed = seed,
         World = FgvrSynthOptions.Quick with { Seed = seed, PretrainImagesPerSpecies = 4 },
         Pretraining = new PretrainingOptions { Training = new LmTrainingOptions { Epochs = 4, BatchSize = 8, LearningRate = 3e-3 } },
-        DirectSft = new LmTrainingOptions { Epochs = 6, BatchSize = 4, LearningRate = 1e-3 },
-        CotSft = new LmTrainingOptions { Epochs = 6, BatchSize = 4, LearningRate = 1e-3 },
+        DirectSft = new LmTrainingOptions { Epochs = 16, BatchSize = 4, LearningRate = 1e-3 },
+        CotSft = new LmTrainingOptions { Epochs = 12, BatchSize = 4, LearningRate = 1e-3 },
         Tapo = new TapoStageOptions { Steps = 4, N = 4, PromptsPerDraw = 4, GroupsPerStep = 2, MaxResponseLength = 64 },
         EvalMaxNewTokens = 400,
     };

@@ -139,7 +139,7 @@ public static class ExperimentRunner
         Directory.CreateDirectory(folder);
         string resultsPath = Path.Combine(folder, $"{tag}.jsonl");
         if (File.Exists(resultsPath)) File.Delete(resultsPath);      // a fresh model: never resume an older run's outputs
-        var predictor = new GenerativePredictor(model, encoder, processor, options.EvalMaxNewTokens, vocabulary);
+        var predictor = new GenerativePredictor(model, encoder, processor, options.EvalMaxNewTokens, vocabulary, options.EvalSystemPrompt);
         int totalRecords = world.Eval.Sum(e => e.Records.Count), before = 0;
         string current = "";
         var report = await new EvaluationRunner(predictor).RunAsync(new EvaluationOptions

@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Experiments;
 
 /// <summary>
-/// The evaluation harness's predictor over a Qwen2.5-VL model: chat = one user turn (image first, then the prompt,
-/// Qwen's default system message), greedy decoding with <see cref="SequenceGenerator"/>, decoded without special tokens.
+/// The evaluation harness's predictor over a Qwen2.5-VL model: chat = an optional system message (null = Qwen's default
+/// system message) and one user turn (image first, then the prompt), greedy decoding with <see cref="SequenceGenerator"/>, decoded without special tokens.
 /// </summary>
 public sealed class GenerativePredictor : IFineGrainedPredictor
 {
@@ -24,9 +24,11 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
     /// <param name="processor">Image processor.</param>
     /// <param name="maxNewTokens">Generation budget per answer.</param>
     /// <param name="vocabulary">When set, the LM head runs over these ids only (others are never generated).</param>
+    /// <param name="systemPrompt">System message, or null for the chat template's default.</param>
     public GenerativePredictor(Qwen2_5_VLForConditionalGeneration model, LmExampleEncoder encoder, Qwen2VLImageProcessor processor,
-        int maxNewTokens, OutputVocabulary? vocabulary = null)
+        int maxNewTokens, OutputVocabulary? vocabulary = null, string? systemPrompt = null)
     {
+        _systemPrompt = systemPrompt;
         _model = model;
         _encoder = encoder;
         _processor = processor;
@@ -42,6 +44,7 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
     }
 
     private readonly OutputVocabulary? _vocabulary;
+    private readonly string? _systemPrompt;
 
     /// <summary>Generated tokens so far (all calls).</summary>
     public long GeneratedTokens { get; private set; }
@@ -56,7 +59,7 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
         {
             var processed = _processor.Process(r.ImagePath);
             var g = processed.Grids[0];
-            prompts.Add(new GenerationPrompt(_encoder.Prompt(null, true, r.Prompt).Select(i => (long)i).ToArray(),
+            prompts.Add(new GenerationPrompt(_encoder.Prompt(_systemPrompt, true, r.Prompt).Select(i => (long)i).ToArray(),
                 [new PromptImage(processed.PixelValues, [g.T, g.H, g.W])]));
         }
         var device = _model.lm_head.weight!.device;

@@ -63,9 +63,11 @@ public static class ReportPlot
 
         // Right: curves, each normalised to its own step count; losses on the left scale, rewards (0..1) share it.
         var plot = new SKRect(680, 40, 1170, 420);
-        canvas.DrawText("Training curves: loss per step (pretraining, then each stage)", 680, 25, font, text);
+        canvas.DrawText("Training curves: loss (TAPO: reward) per step, pretraining then each stage", 680, 25, font, text);
         var curves = new List<(string Name, IReadOnlyList<CurvePoint> Points)> { ("pretraining", result.PretrainingCurve) };
-        curves.AddRange(stages.Where(s => s.Curve.Count > 0).Select(s => (s.Name, s.Curve)));
+        // One line per stage: its loss, or for TAPO its reward (the accuracy points are in metrics.json only).
+        curves.AddRange(stages.Select(s => (s.Name, (IReadOnlyList<CurvePoint>)s.Curve.Where(p => p.Metric != "accuracy").ToList()))
+            .Where(c => c.Item2.Count > 0));
         double max = Math.Max(1e-6, curves.SelectMany(c => c.Points).Select(p => p.Value).DefaultIfEmpty(1).Max());
         for (int q = 0; q <= 4; q++)
         {
