@@ -27,6 +27,9 @@ public sealed record ExperimentOptions
     /// <summary>CoT SFT settings.</summary>
     public LmTrainingOptions CotSft { get; init; } = new() { Epochs = 8, BatchSize = 4, LearningRate = 1e-3 };
 
+    /// <summary>SFT stages wrap the Stage-1 questions in the evaluation templates (<see cref="SupervisedStage"/>; default on).</summary>
+    public bool SftOnEvaluationTemplates { get; init; } = true;
+
     /// <summary>TAPO settings (CoT SFT + TAPO stage).</summary>
     public TapoStageOptions Tapo { get; init; } = new();
 

@@ -26,7 +26,7 @@ public static class ExperimentRunner
 {
     /// <summary>The paper's stages: zero-shot base, direct SFT, CoT SFT, CoT SFT + TAPO.</summary>
     public static IReadOnlyList<IExperimentStage> DefaultStages(ExperimentOptions options) =>
-        [new ZeroShotStage(), new SupervisedStage(false, options.DirectSft), new SupervisedStage(true, options.CotSft), new TapoStage(options.Tapo)];
+        [new ZeroShotStage(), new SupervisedStage(false, options.DirectSft, options.SftOnEvaluationTemplates), new SupervisedStage(true, options.CotSft, options.SftOnEvaluationTemplates), new TapoStage(options.Tapo)];
 
     /// <summary>Runs the experiment.</summary>
     /// <param name="options">Settings.</param>

@@ -1,5 +1,6 @@
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
+using FineR1.Core.Text.Prompts;
 using FineR1.Training.Pretraining;
 using FineR1.Training.Synthetic;
 using FineR1.Training.Tapo;
@@ -67,10 +68,15 @@ public sealed class ZeroShotStage : IExperimentStage
 /// Supervised fine-tuning on the world's Stage-1 records (<see cref="FgvrSynthOptions.Shots"/> per seen species) with the
 /// paper's system prompt, image first then the question, loss on the assistant turn: the CoT rationale + answer, or
 /// the direct <c>&lt;answer&gt;NAME&lt;/answer&gt;</c> baseline.
+/// With <paramref name="evaluationTemplates"/> the user turn is not the Stage-1 question but the evaluation harness's
+/// prompt around it: even records the closed-world template with the record's candidates in a seeded random order (so
+/// no option position is learnt), odd records the open-world template. A quickstart deviation from the paper (whose
+/// SFT prompts are the Stage-1 questions): a tiny model trained for a minute does not transfer to an unseen prompt.
 /// </summary>
 /// <param name="chainOfThought">True for CoT SFT, false for direct-answer SFT.</param>
 /// <param name="options">Optimisation settings.</param>
-public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions options) : IExperimentStage
+/// <param name="evaluationTemplates">Wrap the questions in the evaluation templates (see above).</param>
+public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions options, bool evaluationTemplates = false) : IExperimentStage
 {
     /// <inheritdoc />
     public string Name => chainOfThought ? "CoT SFT" : "Direct SFT";
@@ -81,8 +87,9 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
     /// <inheritdoc />
     public StageTraining Train(StageContext context, CancellationToken cancellationToken)
     {
-        var examples = context.World.Sft.Select(s => context.Encoder.Chat(Core.Text.Prompts.FineR1Prompts.SftSystemPrompt,
-            s.Image.Path, s.UserTurn, chainOfThought ? s.CotAnswer : s.DirectAnswer)).ToList();
+        var order = new Random(options.Seed + context.Seed);
+        var examples = context.World.Sft.Select((s, i) => context.Encoder.Chat(FineR1Prompts.SftSystemPrompt,
+            s.Image.Path, UserTurn(s, i, order), chainOfThought ? s.CotAnswer : s.DirectAnswer)).ToList();
         using var trainer = new LanguageModelTrainer(context.Model, context.Processor, options with { Seed = options.Seed + context.Seed }, context.Vocabulary);
         var curve = new List<CurvePoint>();
         trainer.Train(examples, new SyncProgress<LmTrainingStep>(s =>
@@ -91,7 +98,16 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
             curve.Add(p);
             context.Progress?.Report(p);
         }), cancellationToken);
-        return new StageTraining("built-in supervised loop (LanguageModelTrainer)", curve);
+        return new StageTraining("built-in supervised loop (LanguageModelTrainer)" + (evaluationTemplates ? ", evaluation templates" : ""), curve);
+    }
+
+    private string UserTurn(SftExample s, int index, Random order)
+    {
+        if (!evaluationTemplates) return s.UserTurn;
+        if (index % 2 == 1) return FineR1Prompts.OpenWorld(s.Question);
+        var candidates = s.Candidates.Select(c => c.Name).ToArray();
+        order.Shuffle(candidates);
+        return FineR1Prompts.ClosedWorld(s.Question, candidates);
     }
 }
 
