@@ -62,7 +62,7 @@ public sealed record ExperimentOptions
         Pretraining = new PretrainingOptions { Training = new LmTrainingOptions { Epochs = 4, BatchSize = 8, LearningRate = 3e-3 } },
         DirectSft = new LmTrainingOptions { Epochs = 16, BatchSize = 4, LearningRate = 1e-3 },
         CotSft = new LmTrainingOptions { Epochs = 12, BatchSize = 4, LearningRate = 1e-3 },
-        Tapo = new TapoStageOptions { Steps = 4, N = 4, PromptsPerDraw = 4, GroupsPerStep = 2, MaxResponseLength = 64 },
+        Tapo = new TapoStageOptions { Steps = 3, N = 2, PromptsPerDraw = 2, GroupsPerStep = 2, MaxResponseLength = 48 },
         EvalMaxNewTokens = 400,
     };
 }
