@@ -76,7 +76,10 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
                 subset.weight = new TorchSharp.Modules.Parameter(rows, requires_grad: false);
                 _model.lm_head = subset;
             }
-            result = SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(_model), inputs, _options, cancellationToken: cancellationToken);
+            IGenerationModel generator = new Qwen2_5_VLGenerationModel(_model);
+            if (_vocabulary is not null)
+                generator = new SubsetVocabularyModel(generator, tensor(_vocabulary.Ids.Select(i => (long)i).ToArray()).to(device));
+            result = SequenceGenerator.Generate(generator, inputs, _options, cancellationToken: cancellationToken);
         }
         finally
         {
@@ -90,5 +93,33 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
             return _encoder.Tokenizer.Decode(ids, skipSpecialTokens: true);
         }).ToList();
         return Task.FromResult<IReadOnlyList<string>>(outputs);
+    }
+
+    /// <summary>
+    /// Generation over the output vocabulary: logits are over its rows, so a generated token is a position in
+    /// <c>ids</c>; it is mapped back to its real token id before it is fed to the model as the next input (feeding the
+    /// position itself would embed an unrelated token).
+    /// </summary>
+    /// <example>ids = [13, 27, 151645]: the generator picks 1 → the model's next input id is 27.</example>
+    private sealed class SubsetVocabularyModel(IGenerationModel inner, Tensor ids) : IGenerationModel
+    {
+        public Device Device => inner.Device;
+
+        public long VocabSize => ids.shape[0];
+
+        public IGenerationSession Start(GenerationInputs inputs, int maxNewTokens) => new Session(inner.Start(inputs, maxNewTokens), ids);
+
+        private sealed class Session(IGenerationSession session, Tensor ids) : IGenerationSession
+        {
+            public Tensor Prefill() => session.Prefill();
+
+            public Tensor Step(Tensor tokens)
+            {
+                using var real = ids.index_select(0, tokens.to(ScalarType.Int64, ids.device));   // [B] real token ids
+                return session.Step(real);
+            }
+
+            public void Dispose() => session.Dispose();
+        }
     }
 }
