@@ -49,6 +49,11 @@ public class TapoStepBenchmarks
         o.Rollout.RolloutBatchSize = 8;
         o.Rollout.MaxResponseLength = gpu ? 256 : 16;
         o.Optimization.GlobalBatchSize = 8;
+        // Memory knobs for one 80 GB GPU: FINER1_TAPO_BENCH_MICRO (update micro-batch, default 4 as the reference),
+        // FINER1_TAPO_BENCH_FREEZE_VISION=1 (train the language model only).
+        if (int.TryParse(Environment.GetEnvironmentVariable("FINER1_TAPO_BENCH_MICRO"), out var micro) && micro > 0)
+            o.Optimization.MicroBatchSize = micro;
+        if (Environment.GetEnvironmentVariable("FINER1_TAPO_BENCH_FREEZE_VISION") == "1") o.Optimization.FreezeVisionTower = true;
         _trainer = new global::FineR1.Training.Tapo.Trainer.TapoTrainer(model, new TapoPromptEncoder(tokenizer, processor), samples, o);
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -63,14 +64,24 @@ public static class GradientCheckpoint
             return function(inputs);
         }
 
+        // Gradients handed back to autograd by earlier backward calls. They cannot be disposed inside the call that
+        // returns them; autograd has copied them into its own buffers by the time it calls the next backward, so each
+        // call frees the previous ones. Bounded: at most one segment's gradients stay alive.
+        private static readonly ConcurrentQueue<Tensor> Returned = new();
+
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
+            while (Returned.TryDequeue(out var old)) old.Dispose();
             var function = (Func<Tensor[], Tensor>)ctx.get_data("function");
             int count = (int)ctx.get_data("count");
             var requiresGrad = (bool[])ctx.get_data("inputRequiresGrad");
             var parameters = (Tensor[])ctx.get_data("parameters");
-            var saved = ctx.get_saved_variables();
 
+            // On CUDA, autograd calls backward on its own device thread, outside any dispose scope of the caller:
+            // without this scope every recomputed activation would live until the GC finalised it (an out-of-memory
+            // after a few micro-batches of a 3B model).
+            using var scope = NewDisposeScope();
+            var saved = ctx.get_saved_variables();
             using var grad = enable_grad();
             var inputs = saved.Select((t, i) => t.detach().requires_grad_(requiresGrad[i])).ToArray();
             var output = function(inputs);
@@ -80,9 +91,20 @@ public static class GradientCheckpoint
             // One entry per forward var: null for the function and the count, then inputs, then parameters.
             var result = new List<Tensor> { null!, null! };
             int k = 0;
-            for (int i = 0; i < count; i++) result.Add(inputs[i].requires_grad ? Defined(grads[k++]) : null!);
-            foreach (var _ in parameters) result.Add(Defined(grads[k++]));
+            for (int i = 0; i < count; i++) result.Add(inputs[i].requires_grad ? Keep(grads[k++]) : null!);
+            foreach (var _ in parameters) result.Add(Keep(grads[k++]));
             return result;
+        }
+
+        private static Tensor Keep(Tensor? t)
+        {
+            var defined = Defined(t);
+            if (defined is not null)
+            {
+                defined.DetachFromDisposeScope();
+                Returned.Enqueue(defined);
+            }
+            return defined!;
         }
 
         private static Tensor Defined(Tensor? t) => t is null || t.IsInvalid ? null! : t;

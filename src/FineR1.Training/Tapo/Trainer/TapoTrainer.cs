@@ -50,6 +50,9 @@ public sealed class TapoTrainer : IDisposable
     public const string TrainerName = "tapo";
 
     private readonly Qwen2_5_VLForConditionalGeneration _model;
+    // Frozen copy of the starting policy for the optional KL to a reference model (Algorithm.UseReferenceKl; off in
+    // Fine-R1's recipe). Built from the weights the trainer is given, before any resume, so it stays the base model.
+    private readonly Qwen2_5_VLForConditionalGeneration? _reference;
     private readonly TapoPromptEncoder _encoder;
     private readonly IReadOnlyList<TapoSample> _samples;
     private readonly TapoRolloutEngine _engine;
@@ -86,6 +89,7 @@ public sealed class TapoTrainer : IDisposable
         _engine = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
 
+        if (options.Algorithm.UseReferenceKl) _reference = FrozenCopy(model);
         if (options.Optimization.FreezeVisionTower)
             foreach (var p in model.model.visual.parameters()) p.requires_grad = false;
         // Recompute decoder layers (and vision blocks, which TAPO trains) in backward; only active in training mode.
@@ -162,10 +166,13 @@ public sealed class TapoTrainer : IDisposable
             var (responseIds, responseMask) = ResponseTensors(batch);                                       // [R, T] CPU
             clock.Restart();
             Tensor oldLogProbs, augLogProbs;
+            Tensor? refLogProbs;
             using (no_grad())
             {
-                oldLogProbs = NoGradLogProbs(batch, responseIds, responseMask, r => r.Row.LogProbImage);
-                augLogProbs = NoGradLogProbs(batch, responseIds, responseMask, r => r.Row.AugLogProbImage);
+                oldLogProbs = NoGradLogProbs(_model, batch, responseIds, responseMask, r => r.Row.LogProbImage);
+                augLogProbs = NoGradLogProbs(_model, batch, responseIds, responseMask, r => r.Row.AugLogProbImage);
+                // The reference policy sees what the current policy sees (the row's log-prob image).
+                refLogProbs = _reference is null ? null : NoGradLogProbs(_reference, batch, responseIds, responseMask, r => r.Row.LogProbImage);
             }
             var logProbSeconds = clock.Elapsed.TotalSeconds;
             BatchPrepared?.Invoke(batch, oldLogProbs, augLogProbs);
@@ -175,7 +182,7 @@ public sealed class TapoTrainer : IDisposable
             var scores = tensor(batch.Select(r => (float)r.Score.Overall).ToArray(), ScalarType.Float32, device);
             var advantages = DapoAdvantage.ComputeOutcomeAdvantageFromScores(scores, maskF, batch.Select(r => r.Row.GroupId).ToArray(),
                 Options.Algorithm.AdvantageEpsilon);
-            var update = Update(batch, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, advantages, cancellationToken);
+            var update = Update(batch, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, refLogProbs, advantages, cancellationToken);
             var updateSeconds = clock.Elapsed.TotalSeconds;
 
             double lr = _scheduler.CurrentLearningRate;
@@ -257,28 +264,30 @@ public sealed class TapoTrainer : IDisposable
         return (tensor(ids, [rows, width], ScalarType.Int64), tensor(mask, [rows, width], ScalarType.Int64));
     }
 
-    private Tensor NoGradLogProbs(IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask, Func<TapoRollout, TripletImage> image)
+    private Tensor NoGradLogProbs(Qwen2_5_VLForConditionalGeneration model, IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask,
+        Func<TapoRollout, TripletImage> image)
     {
         var parts = new List<Tensor>();
         foreach (var range in GradientAccumulation.MicroBatches(batch.Count, Options.Optimization.LogProbMicroBatchSize))
-            parts.Add(MicroLogProbs(batch, ids, mask, range, image, ids.shape[1]));
+            parts.Add(MicroLogProbs(model, batch, ids, mask, range, image, ids.shape[1]));
         return cat(parts, 0);                                                                                  // [R, T]
     }
 
     /// <summary>Log-probs of rows <paramref name="range"/>, computed over their own longest response and padded to <paramref name="width"/>.</summary>
-    private Tensor MicroLogProbs(IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask, Range range, Func<TapoRollout, TripletImage> image, long width)
+    private Tensor MicroLogProbs(Qwen2_5_VLForConditionalGeneration model, IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask,
+        Range range, Func<TapoRollout, TripletImage> image, long width)
     {
         var (start, count) = range.GetOffsetAndLength(batch.Count);
         var rows = Enumerable.Range(start, count)
             .Select(i => new LogProbRow(batch[i].Prompt.PromptIds, batch[i].Prompt.Pixels(image(batch[i])), batch[i].Prompt.GridThw)).ToList();
         long used = Enumerable.Range(start, count).Max(i => batch[i].ResponseIds.Length);
-        var logp = TapoLogProbs.Compute(_model, rows, ids.narrow(0, start, count).narrow(1, 0, used),
+        var logp = TapoLogProbs.Compute(model, rows, ids.narrow(0, start, count).narrow(1, 0, used),
             mask.narrow(0, start, count).narrow(1, 0, used), Options.Rollout.Temperature, _engine.PadTokenId);
         return used == width ? logp : nn.functional.pad(logp, [0, width - used]);
     }
 
     private TapoStepMetrics Update(IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask, Tensor maskF, Tensor oldLogProbs,
-        Tensor augLogProbs, Tensor advantages, CancellationToken cancellationToken)
+        Tensor augLogProbs, Tensor? refLogProbs, Tensor advantages, CancellationToken cancellationToken)
     {
         var o = Options.Optimization;
         int rowsPerMiniBatch = o.GlobalBatchSize * 2 * Options.Rollout.N;
@@ -297,8 +306,9 @@ public sealed class TapoTrainer : IDisposable
                     using var scope = NewDisposeScope();
                     var (s, c) = local.GetOffsetAndLength(miniRows);
                     var range = (miniStart + s)..(miniStart + s + c);
-                    var logp = MicroLogProbs(batch, ids, mask, range, r => r.Row.LogProbImage, width);
-                    var r = TapoObjective.Compute(new TapoMicroBatch(logp, oldLogProbs[range], advantages[range], maskF[range], augLogProbs[range]),
+                    var logp = MicroLogProbs(_model, batch, ids, mask, range, r => r.Row.LogProbImage, width);
+                    var r = TapoObjective.Compute(new TapoMicroBatch(logp, oldLogProbs[range], advantages[range], maskF[range], augLogProbs[range],
+                        refLogProbs?[range]),
                         Options.Algorithm);
                     (r.Loss / micros.Count).backward();
                     pg += r.PolicyLoss; kl += r.KlPrcp; ent += r.OriEntropy; augEnt += r.AugEntropy;
@@ -400,9 +410,24 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Sampling seed of the draw whose prompts end at <paramref name="promptCounter"/>.</summary>
     private ulong SamplingSeed(int promptCounter) => (ulong)Options.Rollout.Seed * 1_000_003UL + (ulong)promptCounter;
 
+    /// <summary>A frozen, evaluation-mode copy of <paramref name="model"/> on its device and dtype (reference policy).</summary>
+    private static Qwen2_5_VLForConditionalGeneration FrozenCopy(Qwen2_5_VLForConditionalGeneration model)
+    {
+        var weight = model.lm_head.weight!;
+        var copy = new Qwen2_5_VLForConditionalGeneration(model.Config, weight.device, weight.dtype);
+        var source = model.state_dict();
+        using (no_grad())
+            foreach (var (name, tensor) in copy.state_dict())
+                tensor.copy_(source[name]);
+        foreach (var p in copy.parameters()) p.requires_grad = false;
+        copy.eval();
+        return copy;
+    }
+
     /// <summary>Closes the metrics file and frees the optimizer state.</summary>
     public void Dispose()
     {
+        _reference?.Dispose();
         _metrics?.Dispose();
         _optimizer.Dispose();
     }
