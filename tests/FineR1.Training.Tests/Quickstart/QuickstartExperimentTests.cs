@@ -7,7 +7,15 @@ using Xunit;
 
 namespace FineR1.Training.Tests.Quickstart;
 
+/// <summary>
+/// Runs alone: the pipeline seeds torch's global generator, so tests of other classes running in parallel (TAPO, SFT)
+/// would interleave draws from it and break the same-seed determinism check.
+/// </summary>
+[CollectionDefinition(nameof(QuickstartCollection), DisableParallelization = true)]
+public sealed class QuickstartCollection;
+
 /// <summary>The quickstart pipeline through the library API: completes, writes well-formed numbers, is deterministic.</summary>
+[Collection(nameof(QuickstartCollection))]
 public sealed class QuickstartExperimentTests
 {
     private static QwenTokenizer Tokenizer() =>
