@@ -42,8 +42,12 @@ public static class TorchSharpNativeLoader
     /// <summary>The decision taken in this process, once TorchSharp's native library has been resolved.</summary>
     public static NativeLoadDecision? Decision => _decision;
 
+    // CA2255 warns against module initializers in libraries; here it is the point: the fix must be in place before any
+    // FineR1 code makes TorchSharp load its native library, without the host calling anything.
+#pragma warning disable CA2255
     [ModuleInitializer]
     internal static void OnModuleLoad() => EnsureInstalled();
+#pragma warning restore CA2255
 
     /// <summary>Installs the resolver for TorchSharp's native library (idempotent; a no-op outside Linux x64).</summary>
     public static void EnsureInstalled()
