@@ -88,6 +88,7 @@ public static class CheckpointLoader
         }
 
         // Shapes must agree exactly; the dtype is converted.
+        var mismatches = new List<(CheckpointTensor Source, string Message)>();
         foreach (var (target, source) in sourceOf)
         {
             if (byName[target].Tensor.device_type == DeviceType.META)
@@ -96,10 +97,12 @@ public static class CheckpointLoader
                     checkpoint.Source);
             var expected = byName[target].Tensor.shape;
             if (!expected.SequenceEqual(source.Entry.Shape))
-                throw new CheckpointException(
-                    $"tensor '{source.Entry.Name}' has shape [{string.Join(", ", source.Entry.Shape)}] in the checkpoint, " +
-                    $"but the module's '{target}' has shape [{string.Join(", ", expected)}].", source.File.Path);
+                mismatches.Add((source, $"tensor '{source.Entry.Name}' has shape [{string.Join(", ", source.Entry.Shape)}] in the checkpoint, " +
+                    $"but the module's '{target}' has shape [{string.Join(", ", expected)}]"));
         }
+        // Every mismatch at once (a wrong config usually changes several tensors), named in the file of the first.
+        if (mismatches.Count > 0)
+            throw new CheckpointException(string.Join("; ", mismatches.Select(m => m.Message)) + ".", mismatches[0].Source.File.Path);
 
         // Each sharing group is read once, from its first member (module order) the checkpoint has.
         var reads = new List<(ModuleTensor, CheckpointTensor)>();
