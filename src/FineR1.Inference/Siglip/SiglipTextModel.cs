@@ -87,67 +87,32 @@ public sealed class SiglipTextModel : nn.Module<Tensor, Tensor?, SiglipTextOutpu
     {
         var config = SiglipTextConfig.Load(folder);
         var model = new SiglipTextModel(config);
-        model.LoadWeights(WeightFiles(folder));
+        model.LoadWeights(folder);
         model.to(dtype);
         if (device is not null) model.to(device);
         model.eval();
         return model;
     }
 
-    /// <summary>The safetensors files of a checkpoint folder (<c>model.safetensors</c> or the shards of its index).</summary>
-    public static IReadOnlyList<string> WeightFiles(string folder)
-    {
-        string single = Path.Combine(folder, "model.safetensors");
-        if (File.Exists(single)) return [single];
-        string index = Path.Combine(folder, "model.safetensors.index.json");
-        if (File.Exists(index))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(index));
-                return doc.RootElement.GetProperty("weight_map").EnumerateObject()
-                    .Select(p => Path.Combine(folder, p.Value.GetString()!)).Distinct().ToList();
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-            {
-                throw new CheckpointException($"malformed index: {e.Message}", index, e);
-            }
-        }
-        throw new CheckpointException("no model.safetensors or model.safetensors.index.json.", folder);
-    }
-
     /// <summary>
-    /// Copies every parameter from <paramref name="files"/> by HF name (with or without the <c>text_model.</c> prefix
-    /// of a full SigLIP checkpoint), converting dtype. Every parameter must be present with the configured shape.
+    /// Copies every parameter from the checkpoint at <paramref name="path"/> (folder, <c>.safetensors</c> file or sharded
+    /// index) by HF name, converting dtype, through <see cref="CheckpointLoader"/>: names as in a text-tower checkpoint, or
+    /// under the <c>text_model.</c> prefix of a full SigLIP checkpoint (whose vision tower and other tensors are skipped).
+    /// Every parameter must be present with the configured shape.
     /// </summary>
-    public void LoadWeights(IEnumerable<string> files)
+    /// <exception cref="CheckpointException">Missing files or tensors, corrupt files, or a shape that disagrees with the config.</exception>
+    public CheckpointLoadReport LoadWeights(string path)
     {
-        var opened = files.Select(SafetensorsFile.Open).ToList();
-        try
+        using var checkpoint = SafetensorsCheckpoint.Open(path);
+        bool fullModel = checkpoint.Tensors.Keys.Any(k => k.StartsWith(FullModelPrefix, StringComparison.Ordinal));
+        // Extra tensors (e.g. a position_ids buffer older transformers saved) are skipped, as HF's loader does.
+        return CheckpointLoader.Load(this, checkpoint, new CheckpointLoadOptions
         {
-            using var noGrad = torch.no_grad();
-            foreach (var (name, param) in named_parameters())
-            {
-                var (file, key) = Find(opened, name)
-                    ?? throw new CheckpointException($"tensor '{name}' (or 'text_model.{name}') not found.", opened.Count == 1 ? opened[0].Path : string.Join(", ", opened.Select(f => f.Path)));
-                var entry = file.Entries[key];
-                if (!entry.Shape.SequenceEqual(param.shape))
-                    throw new CheckpointException($"tensor '{key}' has shape [{string.Join(", ", entry.Shape)}] but the config needs [{string.Join(", ", param.shape)}].", file.Path);
-                using var value = file.Read(key, param.dtype);
-                param.copy_(value);
-            }
-        }
-        finally
-        {
-            foreach (var f in opened) f.Dispose();
-        }
+            Prefix = fullModel ? FullModelPrefix : null,
+            AllowUnexpected = true,
+        });
     }
 
-    private static (SafetensorsFile, string)? Find(List<SafetensorsFile> files, string name)
-    {
-        foreach (var key in new[] { name, "text_model." + name })
-            foreach (var f in files)
-                if (f.Entries.ContainsKey(key)) return (f, key);
-        return null;
-    }
+    private const string FullModelPrefix = "text_model.";
+
 }
