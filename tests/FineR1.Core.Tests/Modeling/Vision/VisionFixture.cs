@@ -32,16 +32,8 @@ internal static class VisionFixture
     public static Qwen2_5_VisionTransformerPretrainedModel Load(Device? device = null, ScalarType? dtype = null)
     {
         var model = new Qwen2_5_VisionTransformerPretrainedModel(Config(), device, dtype);
-        using var file = SafetensorsFile.Open(Path.Combine(Folder, "model.safetensors"));
-        var entries = VisualEntries(file);
-        using var noGrad = torch.no_grad();
-        foreach (var (name, parameter) in model.named_parameters())
-        {
-            if (!entries.TryGetValue(name, out var entry))
-                throw new InvalidOperationException($"checkpoint has no visual tensor '{name}'.");
-            using var value = file.Read(entry.Name);
-            parameter.copy_(value);
-        }
+        // The visual part of the full checkpoint (stored as visual.* or model.visual.*), every tensor required.
+        CheckpointLoader.Load(model, Path.Combine(Folder, "model.safetensors"), new CheckpointLoadOptions { Prefix = "model.visual." });
         model.eval();
         return model;
     }
