@@ -16,7 +16,7 @@ FineR1 quickstart: the whole Fine-R1 pipeline on a synthetic fine-grained world,
 
   dotnet run -c Release --project samples/FineR1.Quickstart [options]
 
-  --quick             reduced run (10 species, short training; about 4-6 minutes on 2 cores)
+  --quick             reduced run (10 species, shorter training; under 3 minutes on 2 cores)
   --out DIR           output folder (default: ./quickstart-out); the base model is cached in DIR/cache
   --seed N            seed of the world, the initialisation and the data order (default 1)
   --model DIR         a real Qwen2.5-VL checkpoint folder (config.json, *.safetensors, tokenizer.json) ...

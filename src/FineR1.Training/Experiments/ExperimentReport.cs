@@ -42,6 +42,9 @@ public static class ExperimentReport
         sb.AppendLine("# Fine-R1 quickstart on FGVR-Synth").AppendLine();
         sb.AppendLine($"World: {result.World}. Seed {result.Seed}.").AppendLine();
         sb.AppendLine($"Base model: {result.BaseModel}{(result.BaseFromCache ? " (loaded from the cache)" : "")}.").AppendLine();
+        if (result.BaseCaptions is { } c)
+            sb.AppendLine(FormattableString.Invariant(
+                $"Base model's perception (attribute captions of the test images): {c.AttributeAccuracy:0.0} % of attributes right; captions exactly right: {c.ExactSeen:0.0} % (seen species), {c.ExactUnseen:0.0} % (unseen species).")).AppendLine();
         sb.AppendLine("| Stage | Closed seen | Closed unseen | Closed avg. | Open seen | Open unseen | Open avg. | Answer format | Trainer |");
         sb.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var s in result.Stages)

@@ -44,6 +44,12 @@ public sealed record ExperimentResult
     /// <summary>Base model summary (parameter count, configuration).</summary>
     public required string BaseModel { get; init; }
 
+    /// <summary>
+    /// The base model's perception on the test images (seen and unseen species): % of generated attribute captions that
+    /// are exactly right, and % of attribute phrases right. It bounds what any stage can reach by reasoning.
+    /// </summary>
+    public CaptionScores? BaseCaptions { get; init; }
+
     /// <summary>Pretraining loss curve.</summary>
     public required IReadOnlyList<CurvePoint> PretrainingCurve { get; init; }
 
@@ -66,3 +72,9 @@ public sealed record ExperimentResult
 /// <param name="TimingsJson">timings.json</param>
 /// <param name="Plot">results.png</param>
 public sealed record ExperimentFiles(string Markdown, string MetricsJson, string TimingsJson, string Plot);
+
+/// <summary>How well the base model describes the test images (<see cref="ExperimentResult.BaseCaptions"/>).</summary>
+/// <param name="ExactSeen">% of seen-species test images captioned exactly.</param>
+/// <param name="ExactUnseen">% of unseen-species test images captioned exactly.</param>
+/// <param name="AttributeAccuracy">% of attribute phrases of all test images present in their captions.</param>
+public sealed record CaptionScores(double ExactSeen, double ExactUnseen, double AttributeAccuracy);

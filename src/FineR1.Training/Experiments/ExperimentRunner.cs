@@ -26,7 +26,8 @@ public static class ExperimentRunner
 {
     /// <summary>The paper's stages: zero-shot base, direct SFT, CoT SFT, CoT SFT + TAPO.</summary>
     public static IReadOnlyList<IExperimentStage> DefaultStages(ExperimentOptions options) =>
-        [new ZeroShotStage(), new SupervisedStage(false, options.DirectSft, options.SftOnEvaluationTemplates), new SupervisedStage(true, options.CotSft, options.SftOnEvaluationTemplates), new TapoStage(options.Tapo)];
+        [new ZeroShotStage(), new SupervisedStage(false, options.DirectSft, options.SftOnEvaluationTemplates, options.SftKnowledgeReplay),
+         new SupervisedStage(true, options.CotSft, options.SftOnEvaluationTemplates, options.SftKnowledgeReplay, options.CotSftUnsupervisedAnalysis), new TapoStage(options.Tapo)];
 
     /// <summary>Runs the experiment.</summary>
     /// <param name="options">Settings.</param>
@@ -51,16 +52,20 @@ public static class ExperimentRunner
 
         string cache = options.CacheFolder ?? Path.Combine(options.OutputFolder, "cache");
         var pre = options.Pretraining with { Seed = options.Pretraining.Seed + options.Seed };
-        var pretrained = WorldKnowledgePretraining.LoadOrTrain(world, tokenizer, pre, cache,
+        var processor = new Qwen2VLImageProcessor(pre.Images);
+        var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
+        var worldTokenizer = WorldVocabulary.Build(world, tokenizer, grid.H, grid.W);
+        var pretrained = WorldKnowledgePretraining.LoadOrTrain(world, worldTokenizer, pre, cache,
             new SyncProgress<LmTrainingStep>(s => progress?.Report(new ExperimentProgress("pretraining", s.Step, s.TotalSteps, $"loss {s.Loss:F3}"))),
             cancellationToken);
         timings[pretrained.FromCache ? "base (loaded from cache)" : "base pretraining"] = Lap(watch);
         using var model = pretrained.Model;
 
-        var processor = new Qwen2VLImageProcessor(pre.Images);
-        var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
-        var encoder = new LmExampleEncoder(tokenizer, grid.H, grid.W);
-        var vocabulary = WorldKnowledgePretraining.Vocabulary(world, tokenizer);
+        var encoder = new LmExampleEncoder(worldTokenizer, grid.H, grid.W);
+        progress?.Report(new ExperimentProgress("base captions", 0, 1, "describing the test images"));
+        var captions = await CaptionScoresAsync(model, encoder, processor, world, options, cancellationToken);
+        progress?.Report(new ExperimentProgress("base captions", 1, 1, $"{captions.AttributeAccuracy:F1} % of attributes right"));
+        timings["base captions"] = Lap(watch);
         var snapshots = new Dictionary<string, Dictionary<string, Tensor>>();
         var baseWeights = Snapshot(model);
         var results = new List<StageResult>();
@@ -82,7 +87,7 @@ public static class ExperimentRunner
                 try
                 {
                     training = stage.Train(new StageContext(model, world, encoder, processor, options.Seed,
-                        new SyncProgress<CurvePoint>(p => progress?.Report(new ExperimentProgress($"train {stage.Name}", p.Step, p.TotalSteps, $"{p.Metric} {p.Value:F3}"))), vocabulary),
+                        new SyncProgress<CurvePoint>(p => progress?.Report(new ExperimentProgress($"train {stage.Name}", p.Step, p.TotalSteps, $"{p.Metric} {p.Value:F3}")))),
                         cancellationToken);
                 }
                 catch (StageNotAvailableException e)
@@ -94,9 +99,9 @@ public static class ExperimentRunner
                 timings[$"train {stage.Name}"] = Lap(watch);
                 snapshots[stage.Name] = Snapshot(model);
 
-                var closed = await EvaluateAsync(model, encoder, processor, vocabulary, world, options, EvalProtocol.ClosedWorld, stage.Name, progress, cancellationToken);
+                var closed = await EvaluateAsync(model, encoder, processor, world, options, EvalProtocol.ClosedWorld, stage.Name, progress, cancellationToken);
                 var open = options.OpenWorld
-                    ? await EvaluateAsync(model, encoder, processor, vocabulary, world, options, EvalProtocol.OpenWorld, stage.Name, progress, cancellationToken)
+                    ? await EvaluateAsync(model, encoder, processor, world, options, EvalProtocol.OpenWorld, stage.Name, progress, cancellationToken)
                     : default;
                 timings[$"eval {stage.Name}"] = Lap(watch);
                 results.Add(new StageResult
@@ -113,14 +118,15 @@ public static class ExperimentRunner
 
         timings["total"] = total.Elapsed.TotalSeconds;
         long parameters = model.UniqueParameters().Sum(p => p.Parameter.numel());
-        var c = pre.Config;
+        var c = model.Config;
         var result = new ExperimentResult
         {
             Seed = options.Seed,
             World = $"{world.Species.Count} species ({world.Seen.Count} seen, {world.Unseen.Count} unseen) in {world.SuperCategories.Count} super-categories, " +
                     $"{world.Options.Shots} shots per seen species, {world.Eval.Sum(e => e.Records.Count)} test images",
-            BaseModel = $"tiny Qwen2.5-VL, {parameters / 1e6:F1} M parameters (hidden {c.Text.HiddenSize}, {c.Text.NumHiddenLayers} layers, vision depth {c.Vision.Depth}, vocab {c.Text.VocabSize}, tied embeddings), " +
+            BaseModel = $"tiny Qwen2.5-VL, {parameters / 1e6:F1} M parameters (hidden {c.Text.HiddenSize}, {c.Text.NumHiddenLayers} layers, vision depth {c.Vision.Depth}, closed vocabulary of {c.Text.VocabSize} Qwen tokens, tied embeddings), " +
                         $"pretrained on {world.Captions.Count} captions + {world.Facts.Count} facts",
+            BaseCaptions = captions,
             PretrainingCurve = pretrained.Losses.Select(s => new CurvePoint(s.Step, s.TotalSteps, "loss", s.Loss)).ToList(),
             Stages = results, Timings = timings, BaseFromCache = pretrained.FromCache,
             Files = new ExperimentFiles(Path.Combine(options.OutputFolder, "results.md"), Path.Combine(options.OutputFolder, "metrics.json"),
@@ -131,7 +137,7 @@ public static class ExperimentRunner
     }
 
     private static async Task<(SplitScores? Scores, double? FormatRate)> EvaluateAsync(Qwen2_5_VLForConditionalGeneration model,
-        LmExampleEncoder encoder, Qwen2VLImageProcessor processor, OutputVocabulary vocabulary, FgvrSynthWorld world, ExperimentOptions options,
+        LmExampleEncoder encoder, Qwen2VLImageProcessor processor, FgvrSynthWorld world, ExperimentOptions options,
         EvalProtocol protocol, string stage, IProgress<ExperimentProgress>? progress, CancellationToken ct)
     {
         string tag = protocol == EvalProtocol.ClosedWorld ? "closed" : "open";
@@ -139,7 +145,7 @@ public static class ExperimentRunner
         Directory.CreateDirectory(folder);
         string resultsPath = Path.Combine(folder, $"{tag}.jsonl");
         if (File.Exists(resultsPath)) File.Delete(resultsPath);      // a fresh model: never resume an older run's outputs
-        var predictor = new GenerativePredictor(model, encoder, processor, options.EvalMaxNewTokens, vocabulary, options.EvalSystemPrompt);
+        var predictor = new GenerativePredictor(model, encoder, processor, options.EvalMaxNewTokens, options.EvalSystemPrompt);
         int totalRecords = world.Eval.Sum(e => e.Records.Count), before = 0;
         string current = "";
         var report = await new EvaluationRunner(predictor).RunAsync(new EvaluationOptions
@@ -166,6 +172,37 @@ public static class ExperimentRunner
         }
         return (new SplitScores(Math.Round(avg.SeenAverage, 4), Math.Round(avg.UnseenAverage, 4), Math.Round(avg.Overall, 4), perFile), format);
     }
+
+    private static async Task<CaptionScores> CaptionScoresAsync(Qwen2_5_VLForConditionalGeneration model, LmExampleEncoder encoder,
+        Qwen2VLImageProcessor processor, FgvrSynthWorld world, ExperimentOptions options, CancellationToken ct)
+    {
+        model.eval();
+        var predictor = new GenerativePredictor(model, encoder, processor, maxNewTokens: 64, systemPrompt: null);
+        var images = world.Eval.SelectMany(e => e.Records).Select(r => r.Image).ToList();
+        int exactSeen = 0, exactUnseen = 0, phrases = 0, phrasesRight = 0;
+        var lines = new List<string>();
+        for (int start = 0; start < images.Count; start += options.EvalBatchSize)
+        {
+            var batch = images.Skip(start).Take(options.EvalBatchSize).ToList();
+            var outputs = await predictor.PredictAsync(batch.Select(i => new PredictionRequest(i.Path, LmExampleEncoder.CaptionInstruction)).ToList(), ct);
+            for (int k = 0; k < batch.Count; k++)
+            {
+                var species = batch[k].Species;
+                bool exact = outputs[k].Trim() == Synthetic.Text.KnowledgeText.Caption(species);
+                if (exact && species.IsSeen) exactSeen++;
+                if (exact && !species.IsSeen) exactUnseen++;
+                phrases += species.Phrases.Count;
+                phrasesRight += species.Phrases.Count(p => outputs[k].Contains(p, StringComparison.Ordinal));
+                lines.Add(System.Text.Json.JsonSerializer.Serialize(new { image_path = batch[k].RelativePath, species = species.Name, seen = species.IsSeen, caption = outputs[k], truth = Synthetic.Text.KnowledgeText.Caption(species) }));
+            }
+        }
+        Directory.CreateDirectory(Path.Combine(options.OutputFolder, "eval"));
+        await File.WriteAllLinesAsync(Path.Combine(options.OutputFolder, "eval", "base-captions.jsonl"), lines, ct);
+        int seen = images.Count(i => i.Species.IsSeen), unseen = images.Count - seen;
+        return new CaptionScores(Percent(exactSeen, seen), Percent(exactUnseen, unseen), Percent(phrasesRight, phrases));
+    }
+
+    private static double Percent(int part, int whole) => whole == 0 ? 0 : Math.Round(100.0 * part / whole, 4);
 
     private static bool HasAnswer(string jsonLine)
     {

@@ -24,9 +24,8 @@ public sealed record CurvePoint(int Step, int TotalSteps, string Metric, double 
 /// <param name="Processor">Image processor.</param>
 /// <param name="Seed">Seed of the experiment.</param>
 /// <param name="Progress">Receives curve points while training.</param>
-/// <param name="Vocabulary">The world's output vocabulary (the softmax runs over it), or null for the full vocabulary.</param>
 public sealed record StageContext(Qwen2_5_VLForConditionalGeneration Model, FgvrSynthWorld World, LmExampleEncoder Encoder,
-    Qwen2VLImageProcessor Processor, int Seed, IProgress<CurvePoint>? Progress, OutputVocabulary? Vocabulary = null);
+    Qwen2VLImageProcessor Processor, int Seed, IProgress<CurvePoint>? Progress);
 
 /// <summary>A stage's training record.</summary>
 /// <param name="Trainer">Which trainer ran (shown in the report).</param>
@@ -65,19 +64,32 @@ public sealed class ZeroShotStage : IExperimentStage
 }
 
 /// <summary>
-/// Supervised fine-tuning on the world's Stage-1 records (<see cref="FgvrSynthOptions.Shots"/> per seen species) with the
-/// paper's system prompt, image first then the question, loss on the assistant turn: the CoT rationale + answer, or
-/// the direct <c>&lt;answer&gt;NAME&lt;/answer&gt;</c> baseline.
-/// With <paramref name="evaluationTemplates"/> the user turn is not the Stage-1 question but the evaluation harness's
-/// prompt around it: even records the closed-world template with the record's candidates in a seeded random order (so
-/// no option position is learnt), odd records the open-world template. A quickstart deviation from the paper (whose
-/// SFT prompts are the Stage-1 questions): a tiny model trained for a minute does not transfer to an unseen prompt.
+/// Supervised fine-tuning on the world's Stage-1 records (<see cref="FgvrSynthOptions.Shots"/> per seen species), loss
+/// on the assistant turn: the CoT rationale + answer, or the direct <c>&lt;answer&gt;NAME&lt;/answer&gt;</c> baseline.
+/// The prompts are the paper's Stage-1 system prompt and question, or with <paramref name="evaluationTemplates"/> the
+/// prompts the model meets later (<see cref="SftPrompt"/>). With <paramref name="knowledgeReplay"/> every epoch also
+/// replays the world's facts and <see cref="ReplayCaptionsPerSpecies"/> attribute captions per species (seen and
+/// unseen), so training on seen species does not overwrite what the base model knows and sees of unseen ones —
+/// rehearsal, a quickstart deviation that both SFT baselines get alike. Without it a tiny model's visual analysis
+/// collapses onto the attribute combinations of the seen species.
+/// With <paramref name="unsupervisedVisualAnalysis"/> (CoT only) the attribute list and the name in the visual-analysis
+/// sentence of each rationale ("A bird with [an emerald crown, …] is the [Vicorith Wren].") are input but not target:
+/// the base model already writes them — its caption, continued as its recognition fact — for every species;
+/// supervising them on 4 shots of the seen species teaches their attribute combinations and names as a prior, which
+/// is what made unseen images read as seen species (measured in docs/quickstart.md). The loss stays on the reasoning's
+/// structure, the look-alike, the comparison and the answer.
 /// </summary>
 /// <param name="chainOfThought">True for CoT SFT, false for direct-answer SFT.</param>
 /// <param name="options">Optimisation settings.</param>
 /// <param name="evaluationTemplates">Wrap the questions in the evaluation templates (see above).</param>
-public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions options, bool evaluationTemplates = false) : IExperimentStage
+/// <param name="knowledgeReplay">Replay the world's facts every epoch (see above).</param>
+/// <param name="unsupervisedVisualAnalysis">Leave the visual-analysis sentence out of the CoT loss (see above).</param>
+public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions options, bool evaluationTemplates = false, bool knowledgeReplay = false,
+    bool unsupervisedVisualAnalysis = false) : IExperimentStage
 {
+    /// <summary>Pretraining captions replayed per species and epoch when knowledge replay is on.</summary>
+    public const int ReplayCaptionsPerSpecies = 3;
+
     /// <inheritdoc />
     public string Name => chainOfThought ? "CoT SFT" : "Direct SFT";
 
@@ -87,10 +99,22 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
     /// <inheritdoc />
     public StageTraining Train(StageContext context, CancellationToken cancellationToken)
     {
-        var order = new Random(options.Seed + context.Seed);
-        var examples = context.World.Sft.Select((s, i) => context.Encoder.Chat(FineR1Prompts.SftSystemPrompt,
-            s.Image.Path, UserTurn(s, i, order), chainOfThought ? s.CotAnswer : s.DirectAnswer)).ToList();
-        using var trainer = new LanguageModelTrainer(context.Model, context.Processor, options with { Seed = options.Seed + context.Seed }, context.Vocabulary);
+        var examples = context.World.Sft.Select((s, i) =>
+        {
+            var (system, user) = SftPrompt.For(s, i, evaluationTemplates);
+            var example = context.Encoder.Chat(system, s.Image.Path, user, chainOfThought ? s.CotAnswer : s.DirectAnswer);
+            if (!(chainOfThought && unsupervisedVisualAnalysis)) return example;
+            var species = s.Image.Species;       // "A bird with[ an emerald crown, … and a short beak] is the[ Vicorith Wren]."
+            example = context.Encoder.WithoutLossOn(example, s.CotAnswer, " " + Synthetic.Text.TextJoin.List(species.Phrases));
+            return context.Encoder.WithoutLossOn(example, s.CotAnswer, " " + species.Name);
+        }).ToList();
+        if (knowledgeReplay)
+        {
+            examples.AddRange(context.World.Facts.Select(f => context.Encoder.Text(f.Text)));
+            examples.AddRange(context.World.Captions.Where(c => c.Image.Number < ReplayCaptionsPerSpecies)
+                .Select(c => context.Encoder.Caption(c.Image.Path, c.Text)));
+        }
+        using var trainer = new LanguageModelTrainer(context.Model, context.Processor, options with { Seed = options.Seed + context.Seed });
         var curve = new List<CurvePoint>();
         trainer.Train(examples, new SyncProgress<LmTrainingStep>(s =>
         {
@@ -98,17 +122,10 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
             curve.Add(p);
             context.Progress?.Report(p);
         }), cancellationToken);
-        return new StageTraining("built-in supervised loop (LanguageModelTrainer)" + (evaluationTemplates ? ", evaluation templates" : ""), curve);
+        return new StageTraining("LanguageModelTrainer" + (evaluationTemplates ? ", evaluation prompts" : "") + (knowledgeReplay ? ", fact replay" : "")
+            + (chainOfThought && unsupervisedVisualAnalysis ? ", analysis not supervised" : ""), curve);
     }
 
-    private string UserTurn(SftExample s, int index, Random order)
-    {
-        if (!evaluationTemplates) return s.UserTurn;
-        if (index % 2 == 1) return FineR1Prompts.OpenWorld(s.Question);
-        var candidates = s.Candidates.Select(c => c.Name).ToArray();
-        order.Shuffle(candidates);
-        return FineR1Prompts.ClosedWorld(s.Question, candidates);
-    }
 }
 
 /// <summary>
@@ -141,6 +158,7 @@ public sealed class TapoStage(TapoStageOptions options) : IExperimentStage
         o.Rollout.RolloutBatchSize = stage.GroupsPerStep;
         o.Rollout.MaxResponseLength = stage.MaxResponseLength;
         o.Rollout.Seed = seed;
+        o.Rollout.Temperature = stage.Temperature;
         o.Algorithm.MaxDynamicSamplingTries = stage.MaxDynamicSamplingTries;
         o.Optimization.LearningRate = stage.LearningRate;
         o.Optimization.GlobalBatchSize = stage.GroupsPerStep;     // one optimizer step per RL step

@@ -20,13 +20,19 @@ public sealed record TapoStageOptions
     public int GroupsPerStep { get; init; } = 4;
 
     /// <summary>Maximum new tokens per rollout.</summary>
-    public int MaxResponseLength { get; init; } = 96;
+    public int MaxResponseLength { get; init; } = 160;
 
     /// <summary>Dynamic-sampling draw limit per step (the trainer throws when it is hit).</summary>
     public int MaxDynamicSamplingTries { get; init; } = 4;
 
-    /// <summary>AdamW learning rate (the paper's 1e-6 does not move a 20 M-parameter model in a few steps).</summary>
+    /// <summary>AdamW learning rate (the paper's 1e-6 does not move a tiny model in a few steps).</summary>
     public double LearningRate { get; init; } = 1e-4;
+
+    /// <summary>
+    /// Rollout sampling temperature (the recipe's 1.0 by default). A tiny model's distribution is flat enough that at
+    /// 1.0 almost no rollout reaches a correct answer, and TAPO's rewards, hence its advantages, are all zero.
+    /// </summary>
+    public double Temperature { get; init; } = 1.0;
 
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range (its name is the parameter name).</exception>
@@ -38,6 +44,7 @@ public sealed record TapoStageOptions
         if (GroupsPerStep < 1) throw new ArgumentOutOfRangeException(nameof(GroupsPerStep), GroupsPerStep, "must be positive");
         if (MaxResponseLength < 1) throw new ArgumentOutOfRangeException(nameof(MaxResponseLength), MaxResponseLength, "must be positive");
         if (MaxDynamicSamplingTries < 1) throw new ArgumentOutOfRangeException(nameof(MaxDynamicSamplingTries), MaxDynamicSamplingTries, "must be positive");
+        if (!(Temperature > 0)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be positive");
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be positive");
     }
 }

@@ -9,29 +9,21 @@ namespace FineR1.Training.Pretraining;
 /// <summary>
 /// A small causal-LM trainer for <see cref="Qwen2_5_VLForConditionalGeneration"/>: right-padded batches of
 /// <see cref="LmExample"/>s (images through the model's own vision tower), cross-entropy on the supervised tokens only
-/// (the LM head runs on those positions alone, which matters with a 151,936-token vocabulary on a CPU),
+/// (the LM head runs on those positions alone),
 /// AdamW (<see cref="ParameterGroups.CreateAdamW"/>) with a cosine schedule and warmup, gradient clipping.
 /// </summary>
 public sealed class LanguageModelTrainer : IDisposable
 {
     private readonly Qwen2_5_VLForConditionalGeneration _model;
     private readonly Qwen2VLImageProcessor _processor;
-    private readonly Tensor? _vocabIds, _vocabLookup;
     private readonly Dictionary<string, (Tensor Pixels, long[] Grid)> _images = new(StringComparer.Ordinal);
 
     /// <summary>Creates a trainer.</summary>
     /// <param name="model">The model (trained in place, on its device).</param>
     /// <param name="processor">Image processor for the examples' images (decoded once, then cached).</param>
     /// <param name="options">Settings.</param>
-    /// <param name="vocabulary">When set, the softmax runs over these token ids only (see <see cref="OutputVocabulary"/>).</param>
-    public LanguageModelTrainer(Qwen2_5_VLForConditionalGeneration model, Qwen2VLImageProcessor processor, LmTrainingOptions options,
-        OutputVocabulary? vocabulary = null)
+    public LanguageModelTrainer(Qwen2_5_VLForConditionalGeneration model, Qwen2VLImageProcessor processor, LmTrainingOptions options)
     {
-        if (vocabulary is not null)
-        {
-            _vocabIds = tensor(vocabulary.Ids.Select(i => (long)i).ToArray()).DetachFromDisposeScope();
-            _vocabLookup = tensor(vocabulary.Lookup((int)model.Config.Text.VocabSize)).DetachFromDisposeScope();
-        }
         options.Validate();
         _model = model;
         _processor = processor;
@@ -124,17 +116,7 @@ public sealed class LanguageModelTrainer : IDisposable
         var keep = y.ne(LanguageModelLoss.IgnoreIndex).nonzero().squeeze(1);          // supervised positions
         var hk = h.index_select(0, keep);                                               // [N, H]
         var yk = y.index_select(0, keep);                                               // [N]
-        Tensor loss;
-        if (_vocabIds is null)
-            loss = nn.functional.cross_entropy(_model.lm_head.forward(hk).to_type(ScalarType.Float32), yk);   // [N, V]
-        else
-        {
-            var w = _model.lm_head.weight!.index_select(0, _vocabIds.to(device));                           // [K, H]
-            var logits = matmul(hk, w.t()).to_type(ScalarType.Float32);                                       // [N, K]
-            var mapped = _vocabLookup!.to(device).index_select(0, yk);
-            if (mapped.lt(0).any().item<bool>()) throw new InvalidOperationException("a label is outside the output vocabulary.");
-            loss = nn.functional.cross_entropy(logits, mapped);
-        }
+        var loss = nn.functional.cross_entropy(_model.lm_head.forward(hk).to_type(ScalarType.Float32), yk);   // logits [N, V]
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -142,8 +124,6 @@ public sealed class LanguageModelTrainer : IDisposable
     public void Dispose()
     {
         foreach (var (px, _) in _images.Values) px.Dispose();
-        _vocabIds?.Dispose();
-        _vocabLookup?.Dispose();
         _images.Clear();
     }
 

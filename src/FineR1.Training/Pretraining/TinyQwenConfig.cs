@@ -1,10 +1,13 @@
 using FineR1.Core.Configuration;
+using FineR1.Core.Text.Tokenization;
 
 namespace FineR1.Training.Pretraining;
 
 /// <summary>
-/// A tiny Qwen2.5-VL configuration for CPU demos: the real vocabulary (151,936, tied embeddings) and the real vision
-/// geometry (patch 14, merge 2), but a few narrow layers. A 112×112 image becomes 8×8 patches → 16 visual tokens.
+/// A tiny Qwen2.5-VL configuration for CPU demos: the real architecture and vision geometry (patch 14, merge 2, tied
+/// embeddings) with a few narrow layers. A 112×112 image becomes 8×8 patches → 16 visual tokens. The vocabulary is the
+/// real one (151,936 rows), or, given a closed-vocabulary tokenizer (<see cref="QwenTokenizer.WithClosedVocabulary(IEnumerable{string})"/>),
+/// that tokenizer's rows with the image, video and vision-boundary token ids taken from it.
 /// </summary>
 public static class TinyQwenConfig
 {
@@ -13,7 +16,8 @@ public static class TinyQwenConfig
     /// <param name="layers">Decoder layers.</param>
     /// <param name="visionDepth">Vision blocks (the last one uses full attention).</param>
     /// <param name="visionHidden">Vision width (4 heads).</param>
-    public static Qwen2_5_VLConfig Create(int hiddenSize = 128, int layers = 2, int visionDepth = 2, int visionHidden = 64)
+    /// <param name="tokenizer">A closed-vocabulary tokenizer whose ids the model speaks, or null for the full vocabulary.</param>
+    public static Qwen2_5_VLConfig Create(int hiddenSize = 128, int layers = 2, int visionDepth = 2, int visionHidden = 64, QwenTokenizer? tokenizer = null)
     {
         if (hiddenSize < 32 || hiddenSize % 32 != 0) throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "must be a positive multiple of 32.");
         if (layers < 1) throw new ArgumentOutOfRangeException(nameof(layers), layers, "must be at least 1.");
@@ -36,6 +40,13 @@ public static class TinyQwenConfig
                 FullAttentionBlockIndexes = [visionDepth - 1], OutHiddenSize = hiddenSize, WindowSize = 112,
             },
         };
+        if (tokenizer?.ClosedVocabulary is not null)
+            config = config with
+            {
+                Text = config.Text with { VocabSize = tokenizer.VocabularySize, BosTokenId = tokenizer.EndOfTextId, EosTokenId = tokenizer.ImEndId },
+                ImageTokenId = tokenizer.ImagePadId, VideoTokenId = tokenizer.VideoPadId,
+                VisionStartTokenId = tokenizer.VisionStartId, VisionEndTokenId = tokenizer.VisionEndId,
+            };
         config.Validate();
         return config;
     }

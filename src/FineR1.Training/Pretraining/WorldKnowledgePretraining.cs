@@ -16,11 +16,29 @@ namespace FineR1.Training.Pretraining;
 /// <summary>Settings of <see cref="WorldKnowledgePretraining"/>.</summary>
 public sealed record PretrainingOptions
 {
-    /// <summary>The model to train from scratch (default <see cref="TinyQwenConfig.Create"/>).</summary>
-    public Qwen2_5_VLConfig Config { get; init; } = TinyQwenConfig.Create();
+    /// <summary>Decoder width of the tiny model (<see cref="TinyQwenConfig.Create"/>).</summary>
+    public int HiddenSize { get; init; } = 128;
+
+    /// <summary>Decoder layers.</summary>
+    public int Layers { get; init; } = 2;
+
+    /// <summary>Vision blocks.</summary>
+    public int VisionDepth { get; init; } = 2;
+
+    /// <summary>Vision width.</summary>
+    public int VisionHidden { get; init; } = 64;
+
+    /// <summary>The model configuration for a closed-vocabulary tokenizer (<see cref="WorldVocabulary"/>).</summary>
+    public Qwen2_5_VLConfig ConfigFor(QwenTokenizer tokenizer) => TinyQwenConfig.Create(HiddenSize, Layers, VisionDepth, VisionHidden, tokenizer);
 
     /// <summary>Optimisation settings.</summary>
     public LmTrainingOptions Training { get; init; } = new() { Epochs = 3, BatchSize = 8, LearningRate = 3e-3 };
+
+    /// <summary>
+    /// Times each fact appears per epoch. Facts are few (about ten per species) beside hundreds of captions, and the
+    /// recognition facts ("a … with … is the NAME") are what lets the chain of thought name an unseen species.
+    /// </summary>
+    public int FactRepeats { get; init; } = 8;
 
     /// <summary>Seed of the weight initialisation.</summary>
     public int Seed { get; init; } = 1;
@@ -47,11 +65,12 @@ public sealed record PretrainedBase(Qwen2_5_VLForConditionalGeneration Model, st
 public static class WorldKnowledgePretraining
 {
     /// <summary>Builds the caption and fact examples for <paramref name="world"/>.</summary>
-    public static IReadOnlyList<LmExample> Examples(FgvrSynthWorld world, LmExampleEncoder encoder)
+    public static IReadOnlyList<LmExample> Examples(FgvrSynthWorld world, LmExampleEncoder encoder, int factRepeats = 1)
     {
         var examples = new List<LmExample>();
         foreach (var c in world.Captions) examples.Add(encoder.Caption(c.Image.Path, c.Text));
-        foreach (var f in world.Facts) examples.Add(encoder.Text(f.Text));
+        for (int r = 0; r < factRepeats; r++)
+            foreach (var f in world.Facts) examples.Add(encoder.Text(f.Text));
         return examples;
     }
 
@@ -70,43 +89,23 @@ public static class WorldKnowledgePretraining
         }
     }
 
-    /// <summary>Every text the world trains or evaluates on (for <see cref="OutputVocabulary"/>).</summary>
-    public static OutputVocabulary Vocabulary(FgvrSynthWorld world, QwenTokenizer tokenizer)
-    {
-        IEnumerable<string> Texts()
-        {
-            yield return LmExampleEncoder.CaptionInstruction;
-            yield return Core.Text.Prompts.FineR1Prompts.SftSystemPrompt;
-            foreach (var c in world.Captions) yield return c.Text;
-            foreach (var f in world.Facts) yield return f.Text;
-            foreach (var s in world.Sft) { yield return s.UserTurn; yield return s.CotAnswer; yield return s.DirectAnswer; }
-            foreach (var t in world.Tapo) yield return t.Problem;
-            foreach (var split in world.Eval)
-                foreach (var r in split.Records)
-                {
-                    yield return Core.Text.Prompts.FineR1Prompts.ClosedWorld(r.Question, r.Options);
-                    yield return Core.Text.Prompts.FineR1Prompts.OpenWorld(r.Question);
-                }
-        }
-        return new OutputVocabulary(tokenizer, Texts());
-    }
-
     /// <summary>The cache key of a world + settings (hex SHA-256 prefix).</summary>
-    public static string CacheKey(FgvrSynthWorld world, PretrainingOptions options)
+    public static string CacheKey(FgvrSynthWorld world, QwenTokenizer tokenizer, PretrainingOptions options)
     {
         var sb = new StringBuilder();
         sb.Append(File.ReadAllText(world.Files.WorldJson)).Append('\n');
         foreach (var c in world.Captions) sb.Append(c.Image.RelativePath).Append('\t').Append(c.Text).Append('\n');
         foreach (var f in world.Facts) sb.Append(f.Text).Append('\n');
-        sb.Append(options.Config.ToJson()).Append('\n');
-        sb.Append(JsonSerializer.Serialize(options.Training)).Append(options.Seed).Append('\n');
-        sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv3-hf-init");
+        sb.Append(options.ConfigFor(tokenizer).ToJson()).Append('\n');
+        sb.Append(string.Join(",", tokenizer.ClosedVocabulary ?? [])).Append('\n');
+        sb.Append(JsonSerializer.Serialize(options.Training)).Append(options.Seed).Append(',').Append(options.FactRepeats).Append('\n');
+        sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv4-closed-vocabulary");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16].ToLowerInvariant();
     }
 
     /// <summary>Loads the cached base model for this world and settings, or trains and caches it.</summary>
     /// <param name="world">The generated world.</param>
-    /// <param name="tokenizer">The Qwen tokenizer.</param>
+    /// <param name="tokenizer">The world's closed-vocabulary tokenizer (<see cref="WorldVocabulary.Build"/>).</param>
     /// <param name="options">Settings.</param>
     /// <param name="cacheRoot">Folder holding cached base models.</param>
     /// <param name="progress">Receives every training step (not called when loaded from the cache).</param>
@@ -115,11 +114,12 @@ public static class WorldKnowledgePretraining
         string cacheRoot, IProgress<LmTrainingStep>? progress = null, CancellationToken cancellationToken = default)
     {
         var watch = Stopwatch.StartNew();
-        string folder = Path.Combine(cacheRoot, "base-" + CacheKey(world, options));
+        string folder = Path.Combine(cacheRoot, "base-" + CacheKey(world, tokenizer, options));
+        var config = options.ConfigFor(tokenizer);
         string weights = Path.Combine(folder, "model.safetensors"), lossFile = Path.Combine(folder, "losses.json");
         if (File.Exists(weights) && File.Exists(lossFile))
         {
-            var cachedModel = new Qwen2_5_VLForConditionalGeneration(options.Config, CPU, ScalarType.Float32);
+            var cachedModel = new Qwen2_5_VLForConditionalGeneration(config, CPU, ScalarType.Float32);
             CheckpointLoader.Load(cachedModel, folder);
             cachedModel.eval();
             var losses = JsonSerializer.Deserialize<List<LmTrainingStep>>(File.ReadAllText(lossFile))
@@ -128,16 +128,16 @@ public static class WorldKnowledgePretraining
         }
 
         torch.manual_seed(options.Seed);
-        var model = new Qwen2_5_VLForConditionalGeneration(options.Config, CPU, ScalarType.Float32);
+        var model = new Qwen2_5_VLForConditionalGeneration(config, CPU, ScalarType.Float32);
         InitializeWeights(model);
         var processor = new Qwen2VLImageProcessor(options.Images);
         var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
         var encoder = new LmExampleEncoder(tokenizer, grid.H, grid.W);
-        using var trainer = new LanguageModelTrainer(model, processor, options.Training, Vocabulary(world, tokenizer));
-        var history = trainer.Train(Examples(world, encoder), progress, cancellationToken);
+        using var trainer = new LanguageModelTrainer(model, processor, options.Training);
+        var history = trainer.Train(Examples(world, encoder, options.FactRepeats), progress, cancellationToken);
 
         Directory.CreateDirectory(folder);
-        CheckpointWriter.Save(model, folder, new CheckpointSaveOptions { Config = options.Config });
+        CheckpointWriter.Save(model, folder, new CheckpointSaveOptions { Config = config });
         File.WriteAllText(lossFile, JsonSerializer.Serialize(history));
         return new PretrainedBase(model, folder, false, history, watch.Elapsed);
     }

@@ -41,7 +41,7 @@ public static class FgvrSynth
         RenderAll(images, options);
 
         var captions = images.Where(i => i.Pool == SynthImagePool.Pretrain)
-            .Select(i => new CaptionRecord(i, KnowledgeText.Caption(i.Species, SynthRandom.For(options.Seed, Streams.Text, i.Species.Index, i.Number))))
+            .Select(i => new CaptionRecord(i, KnowledgeText.Caption(i.Species)))
             .ToList();
         var facts = species.SelectMany(s => KnowledgeText.Facts(s, species).Select(t => new FactRecord(s, t))).ToList();
         var byKey = images.ToDictionary(i => (i.Species.Index, i.Pool, i.Number));
@@ -178,6 +178,7 @@ public static class FgvrSynth
                         var rng = SynthRandom.For(o.Seed, Streams.Eval, s.Index, n);
                         var question = rng.Pick(sc.EvalQuestions);
                         var options = Nearest(s, species, 3, rng).Select(d => d.Name).Prepend(s.Name).ToList();
+                        rng.Shuffle(options);   // the released files put the truth first; a demo model must not win by position
                         records.Add(new EvalRecord(images[(s.Index, SynthImagePool.Test, n)], question, options, s.Name));
                     }
                 var file = Path.Combine(root, "eval", $"{sc.Noun}_{(seen ? "seen" : "unseen")}.jsonl");

@@ -74,5 +74,6 @@ internal sealed class SynthRandom
 /// <summary>Stream ids for <see cref="SynthRandom.For"/> (one per purpose, so adding draws to one never shifts another).</summary>
 internal static class Streams
 {
+    // Text (5) is no longer drawn from (captions are canonical); the numbers stay so every other stream keeps its seeds.
     public const int Taxonomy = 1, Names = 2, Split = 3, Image = 4, Text = 5, Sft = 6, Tapo = 7, Eval = 8;
 }

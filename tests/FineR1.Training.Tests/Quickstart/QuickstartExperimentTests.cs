@@ -24,7 +24,8 @@ public sealed class QuickstartExperimentTests
     // The --quick preset with the shortest training and generation, so two runs fit CI's budget on 2 cores.
     private static ExperimentOptions Options(string folder) => ExperimentOptions.Quick(folder, seed: 3) with
     {
-        Pretraining = new PretrainingOptions { Training = new LmTrainingOptions { Epochs = 1, BatchSize = 16, LearningRate = 3e-3 } },
+        World = ExperimentOptions.Quick(folder, seed: 3).World with { PretrainImagesPerSpecies = 6 },
+        Pretraining = new PretrainingOptions { FactRepeats = 1, Training = new LmTrainingOptions { Epochs = 1, BatchSize = 16, LearningRate = 3e-3 } },
         DirectSft = new LmTrainingOptions { Epochs = 1, BatchSize = 8 },
         CotSft = new LmTrainingOptions { Epochs = 1, BatchSize = 8, MaxLength = 256 },
         Tapo = new TapoStageOptions { Steps = 2, N = 2, PromptsPerDraw = 2, GroupsPerStep = 1, MaxResponseLength = 8 },
@@ -90,6 +91,23 @@ public sealed class QuickstartExperimentTests
         Assert.Equal(first.Stages[0].ClosedWorld, third.Stages[0].ClosedWorld, new ScoresComparer());
     }
 
+    /// <summary>The README's <c>--quick</c> run itself (the preset unchanged): it completes and its numbers are well-formed.</summary>
+    [Fact]
+    public async Task The_quick_preset_runs_end_to_end()
+    {
+        using var dir = TestPaths.NewTempDir();
+        var result = await ExperimentRunner.RunAsync(ExperimentOptions.Quick(dir.Path), Tokenizer(),
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(4, result.Stages.Count(s => s.Available));
+        Assert.NotNull(result.BaseCaptions);
+        Assert.InRange(result.BaseCaptions!.AttributeAccuracy, 0, 100);
+        foreach (var s in result.Stages)
+            foreach (var v in new[] { s.ClosedWorld!.Seen, s.ClosedWorld.Unseen, s.OpenWorld!.Seen, s.OpenWorld.Unseen, s.AnswerFormatRate ?? 0 })
+                Assert.InRange(v, 0, 100);
+        Assert.Contains("| CoT SFT + TAPO |", File.ReadAllText(result.Files.Markdown));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "eval", "base-captions.jsonl")));
+    }
+
     private sealed class ScoresComparer : IEqualityComparer<SplitScores?>
     {
         public bool Equals(SplitScores? a, SplitScores? b) => a is not null && b is not null && a.Seen == b.Seen && a.Unseen == b.Unseen
@@ -104,5 +122,7 @@ public sealed class QuickstartExperimentTests
         Assert.Equal("Epochs", e.ParamName);
         var t = Assert.Throws<ArgumentOutOfRangeException>(() => TapoStage.Recipe(new TapoStageOptions { Steps = 1 }, seed: 1));
         Assert.Equal("Steps", t.ParamName);
+        var temperature = Assert.Throws<ArgumentOutOfRangeException>(() => new TapoStageOptions { Temperature = 0 }.Validate());
+        Assert.Equal("Temperature", temperature.ParamName);
     }
 }

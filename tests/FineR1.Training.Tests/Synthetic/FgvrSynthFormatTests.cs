@@ -60,17 +60,21 @@ public class FgvrSynthFormatTests(SynthWorldFixture fixture) : IClassFixture<Syn
                 Assert.True(at > last, $"'{heading}' missing or out of order");
                 last = at;
             }
-            Assert.Contains("The analysis of candidate subcategories:", text);
-            Assert.Contains($"The prediction is: {e.Answer}</think>", text);
-            // Visual analysis states every attribute of the true species.
+            Assert.Contains($"The prediction is: {e.Answer}</think>\n\n<answer>{e.Answer}</answer>", text);
+            Assert.EndsWith("</answer>", text);
+            // Visual analysis states every attribute of the true species, in the caption's words.
             var s = e.Image.Species;
-            for (int a = 0; a < s.Values.Count; a++) Assert.Contains(s.SuperCategory.Attributes[a].Describe(s.Values[a]), text);
-            // Candidates: the answer plus its nearest species, one-attribute neighbours first; each other one is compared.
+            Assert.All(s.Phrases, p => Assert.Contains(p, text));
+            // Candidates: the answer plus its nearest species, one-attribute neighbours first (the closed-world options of
+            // the SFT prompt); the rationale recognises the answer and rules out its nearest look-alike by a differing attribute.
             Assert.Contains(s, e.Candidates);
             Assert.Equal(Math.Min(4, World.Options.SpeciesPerSuperCategory), e.Candidates.Count);
             int neighbours = World.Species.Count(o => o.SuperCategory == s.SuperCategory && s.Distance(o) == 1);
             Assert.Equal(Math.Min(3, neighbours), e.Candidates.Count(c => s.Distance(c) == 1));
-            foreach (var c in e.Candidates.Where(c => c != s)) Assert.Contains($"- {s.Name} vs. {c.Name}: ", text);
+            Assert.Contains($" is the {s.Name}.", text);
+            var lookAlike = e.Candidates.Where(c => c != s).MinBy(s.Distance)!;
+            Assert.Contains($"so it is not the {lookAlike.Name}.", text);
+            Assert.Contains(s.Value(s.DifferingAttributes(lookAlike)[0]).Phrase, text);
         }
     }
 
@@ -93,14 +97,14 @@ public class FgvrSynthFormatTests(SynthWorldFixture fixture) : IClassFixture<Syn
                 var gt = e.GetProperty("ground_truth").GetString()!;
                 var options = e.GetProperty("options").EnumerateArray().Select(o => o.GetString()!).ToList();
                 Assert.Equal(4, options.Count);
-                Assert.Equal(gt, options[0]);
+                Assert.Contains(gt, options);
                 Assert.Equal(4, options.Distinct().Count());
                 Assert.Contains(e.GetProperty("question").GetString(), split.SuperCategory.EvalQuestions);
                 Assert.True(File.Exists(Path.Combine(World.Root, e.GetProperty("image_path").GetString()!)));
                 var truth = World.SpeciesNamed(gt);
                 Assert.Equal(split.Seen, truth.IsSeen);
                 // Hard distractors: same super-category, nearest first (all one-attribute neighbours before any other).
-                var distances = options.Skip(1).Select(o => World.SpeciesNamed(o)).Select(d =>
+                var distances = options.Where(o => o != gt).Select(o => World.SpeciesNamed(o)).Select(d =>
                 {
                     Assert.Equal(truth.SuperCategory, d.SuperCategory);
                     return truth.Distance(d);
@@ -157,7 +161,11 @@ public class FgvrSynthFormatTests(SynthWorldFixture fixture) : IClassFixture<Syn
             Assert.StartsWith(char.ToUpperInvariant(c.Text[0]).ToString(), c.Text);
         }
         foreach (var s in World.Species) // unseen species are world knowledge too
+        {
             Assert.Contains(World.Facts, f => f.Species == s && f.Text == $"The {s.Name} has {string.Join(", ", s.Phrases.SkipLast(1))} and {s.Phrases[^1]}.");
+            // and the recognition direction (attributes → name), which a model does not infer from the other one
+            Assert.Contains(World.Facts, f => f.Species == s && f.Text.EndsWith($" is the {s.Name}.") && s.Phrases.All(f.Text.Contains));
+        }
         Assert.DoesNotContain(World.Facts, f => f.Text.Contains('?'));
         Assert.DoesNotContain(World.Captions, c => c.Text.Contains('?'));
         Assert.Equal(World.Facts.Count, File.ReadAllLines(World.Files.FactsJsonl).Length);

@@ -29,6 +29,8 @@ public sealed class QwenTokenizer
     private readonly string?[] _tokenById;
     private readonly byte[]?[] _bytesById;
     private readonly QwenTokenizerOptions _options;
+    private readonly int[]? _closedIds;                       // closed vocabulary: compact id → original id
+    private readonly Dictionary<int, int>? _compactById;      // closed vocabulary: original id → compact id
 
     private QwenTokenizer(TokenizerJson json, QwenTokenizerOptions options)
     {
@@ -64,6 +66,74 @@ public sealed class QwenTokenizer
             PreTokenizer = new Qwen2PreTokenizer(specialTokens.Keys),
         });
     }
+
+    private QwenTokenizer(QwenTokenizer full, int[] closedIds)
+    {
+        _bpe = full._bpe; _addedMatcher = full._addedMatcher; _addedByContent = full._addedByContent; _addedById = full._addedById;
+        _vocabulary = full._vocabulary; _tokenById = full._tokenById; _bytesById = full._bytesById; _options = full._options;
+        _closedIds = closedIds;
+        _compactById = closedIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        AddedTokens = full.AddedTokens.Where(t => _compactById.ContainsKey(t.Id)).Select(t => t with { Id = _compactById[t.Id] }).ToList();
+    }
+
+    /// <summary>
+    /// A tokenizer over a closed vocabulary: the same tokenization, but ids are renumbered 0…K−1 over the tokens that
+    /// <paramref name="texts"/> use plus every special added token (<c>&lt;|endoftext|&gt;</c> … <c>&lt;|video_pad|&gt;</c>),
+    /// in the order of their original ids. A model for a closed world (the quickstart's FGVR-Synth) then needs a K-row
+    /// embedding instead of 151,936 rows — on a CPU that row count, not the transformer, dominates a tiny model's step.
+    /// Encoding a text that needs a token outside the set throws; decoding maps ids back to the original tokens.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// var closed = tokenizer.WithClosedVocabulary(["Hello, world!"]);
+    /// closed.Encode("Hello, world!");     // [3, 1, 2, 0]: original ids 9707, 11, 1879, 0, renumbered in ascending order
+    /// closed.ImEndId;                     // the compact id of &lt;|im_end|&gt;
+    /// closed.OriginalId(closed.ImEndId);  // 151645
+    /// </code>
+    /// </example>
+    /// <exception cref="InvalidOperationException">This tokenizer already has a closed vocabulary.</exception>
+    public QwenTokenizer WithClosedVocabulary(IEnumerable<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        return WithClosedVocabulary(texts.SelectMany(Encode));
+    }
+
+    /// <summary>
+    /// <see cref="WithClosedVocabulary(IEnumerable{string})"/> from token ids of this tokenizer — e.g. every id of every
+    /// encoded chat, which is safer than texts when a chat template encodes its pieces separately.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id has no token.</exception>
+    /// <exception cref="InvalidOperationException">This tokenizer already has a closed vocabulary.</exception>
+    public QwenTokenizer WithClosedVocabulary(IEnumerable<int> originalIds)
+    {
+        ArgumentNullException.ThrowIfNull(originalIds);
+        if (_closedIds is not null) throw new InvalidOperationException("this tokenizer already has a closed vocabulary.");
+        var ids = new SortedSet<int>(_addedById.Values.Where(t => t.Special).Select(t => t.Id));
+        foreach (var id in originalIds)
+        {
+            if (!_addedById.ContainsKey(id) && !(id >= 0 && id < _tokenById.Length && _tokenById[id] is not null))
+                throw new ArgumentOutOfRangeException(nameof(originalIds), id, "not a token id of this tokenizer.");
+            ids.Add(id);
+        }
+        return new QwenTokenizer(this, [.. ids]);
+    }
+
+    /// <summary>For a closed vocabulary (<see cref="WithClosedVocabulary"/>): the original id of each compact id; null otherwise.</summary>
+    public IReadOnlyList<int>? ClosedVocabulary => _closedIds;
+
+    /// <summary>The original tokenizer id of <paramref name="id"/> (itself unless the vocabulary is closed).</summary>
+    public int OriginalId(int id) => _closedIds is null ? id
+        : id >= 0 && id < _closedIds.Length ? _closedIds[id] : throw new ArgumentOutOfRangeException(nameof(id), id, $"outside the closed vocabulary of {_closedIds.Length} ids.");
+
+    private int Compact(int id, string text) => _compactById is null ? id
+        : _compactById.TryGetValue(id, out var c) ? c
+        : throw new ArgumentException($"token {id} (\"{Decode(id)}\") of \"{Shorten(text)}\" is not in the closed vocabulary of {_closedIds!.Length} ids; " +
+                                      "build the closed vocabulary from every text the model will see.", nameof(text));
+
+    private string Decode(int originalId) => _addedById.TryGetValue(originalId, out var a) ? a.Content
+        : originalId >= 0 && originalId < _bytesById.Length && _bytesById[originalId] is { } b ? Encoding.UTF8.GetString(b) : "?";
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
     /// <summary>
     /// Loads <c>tokenizer.json</c> from a model folder, or the file itself; a name ending in <c>.gz</c> is read as gzip.
@@ -109,7 +179,7 @@ public sealed class QwenTokenizer
     /// The Microsoft.ML.Tokenizers tokenizer underneath (vocabulary, merges, all added tokens, NFC, <see cref="Qwen2PreTokenizer"/>),
     /// for APIs that take a <see cref="Tokenizer"/>. It normalizes the whole text before cutting out added tokens, so it
     /// differs from <see cref="Encode"/> only where NFC would join an added token with the character after it
-    /// (<c>"&lt;|im_end|&gt;\u0338"</c>).
+    /// (<c>"&lt;|im_end|&gt;\u0338"</c>). It always speaks the original ids, also for a closed vocabulary.
     /// </summary>
     public Tokenizer Inner => _bpe;
 
@@ -117,7 +187,7 @@ public sealed class QwenTokenizer
     public IReadOnlyList<AddedToken> AddedTokens { get; }
 
     /// <summary>Number of ids: the BPE vocabulary plus the added tokens (151,665 for Qwen2.5-VL).</summary>
-    public int VocabularySize => _vocabulary.Count + _addedById.Keys.Count(id => !(id < _tokenById.Length && _tokenById[id] is not null));
+    public int VocabularySize => _closedIds?.Length ?? _vocabulary.Count + _addedById.Keys.Count(id => !(id < _tokenById.Length && _tokenById[id] is not null));
 
     /// <summary><c>&lt;|endoftext|&gt;</c> id (151643).</summary>
     public int EndOfTextId => GetSpecialTokenId(QwenSpecialTokens.EndOfText);
@@ -140,7 +210,7 @@ public sealed class QwenTokenizer
     {
         ArgumentNullException.ThrowIfNull(name);
         return _addedByContent.TryGetValue(name, out var token)
-            ? token.Id
+            ? Compact(token.Id, name)
             : throw new KeyNotFoundException($"\"{name}\" is not an added token of this tokenizer (it has {_addedByContent.Count}, e.g. {QwenSpecialTokens.ImEnd}).");
     }
 
@@ -151,19 +221,20 @@ public sealed class QwenTokenizer
     public int? TokenToId(string token)
     {
         ArgumentNullException.ThrowIfNull(token);
-        if (_addedByContent.TryGetValue(token, out var added)) return added.Id;
-        return _vocabulary.TryGetValue(token, out var id) ? id : null;
+        int? found = _addedByContent.TryGetValue(token, out var added) ? added.Id : _vocabulary.TryGetValue(token, out var id) ? id : null;
+        return found is { } f && _compactById is not null ? (_compactById.TryGetValue(f, out var c) ? c : null) : found;
     }
 
     /// <summary>The token string of an id (byte-level spelling for BPE tokens); null for an id that has none.</summary>
     public string? IdToToken(int id)
     {
+        if (_closedIds is not null) { if (id < 0 || id >= _closedIds.Length) return null; id = _closedIds[id]; }
         if (_addedById.TryGetValue(id, out var added)) return added.Content;
         return id >= 0 && id < _tokenById.Length ? _tokenById[id] : null;
     }
 
     /// <summary>Whether <paramref name="id"/> is an added token flagged <c>special</c> (dropped by <c>skip_special_tokens</c>).</summary>
-    public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var t) && t.Special;
+    public bool IsSpecial(int id) => (_closedIds is null || id >= 0 && id < _closedIds.Length) && _addedById.TryGetValue(_closedIds is null ? id : _closedIds[id], out var t) && t.Special;
 
     /// <summary>
     /// Encodes <paramref name="text"/> like HF <c>tokenizer.encode(text, add_special_tokens=False)</c>: no BOS/EOS is
@@ -189,6 +260,7 @@ public sealed class QwenTokenizer
             ids.Add(_addedByContent[token].Id);
             position = tokenStart + token.Length;
         }
+        if (_compactById is not null) for (int i = 0; i < ids.Count; i++) ids[i] = Compact(ids[i], text);
         return [.. ids];
     }
 
@@ -238,8 +310,10 @@ public sealed class QwenTokenizer
     {
         ArgumentNullException.ThrowIfNull(ids);
         var bytes = new List<byte>();
-        foreach (var id in ids)
+        foreach (var rawId in ids)
         {
+            int id = rawId;
+            if (_closedIds is not null) { if (id < 0 || id >= _closedIds.Length) continue; id = _closedIds[id]; }
             if (_addedById.TryGetValue(id, out var added))
             {
                 if (!(skipSpecialTokens && added.Special)) bytes.AddRange(Encoding.UTF8.GetBytes(added.Content));

@@ -4,51 +4,53 @@ using FineR1.Training.Synthetic.Taxonomy;
 namespace FineR1.Training.Synthetic.Text;
 
 /// <summary>
-/// The Stage-1 chain of thought in the released data's shape (spec §4.2): four free-text sections inside
-/// <c>&lt;think&gt;</c> — visual analysis of the attributes, candidate sub-categories (with the recap line
-/// "The analysis of candidate subcategories:"), comparison of each candidate, final prediction ending in
+/// The Stage-1 chain of thought in the paper's four parts (spec §4.2), each opened by its heading inside
+/// <c>&lt;think&gt;</c> — visual analysis, candidate sub-categories, comparison, final prediction ending in
 /// "The prediction is: X" — then <c>&lt;/think&gt;\n\n&lt;answer&gt;X&lt;/answer&gt;</c>.
 /// </summary>
+/// <remarks>
+/// About 75 tokens, so a 2-layer model trained for a minute on a CPU can write it without losing its place. Each part is
+/// a world-knowledge sentence of the pretraining corpus (<see cref="KnowledgeText"/>), so the reasoning composes what the
+/// base model knows about every species, seen or not: the visual analysis is the image's attribute caption, which
+/// continues as the recognition fact "… is the NAME"; the candidates are the answer and its nearest look-alike (a
+/// look-alike fact); the comparison rules the look-alike out by the attribute in which they differ.
+/// <code>
+/// &lt;think&gt; Analysis of the Visual Features: A bird with an emerald crown, …, and a short beak is the Vicorith Wren.
+///
+/// Candidate Subcategories: The Vicorith Wren looks like the Goumasind Finch, but the Goumasind Finch has a plain breast.
+///
+/// Comparison Process: The bird in the image has a spotted breast, so it is not the Goumasind Finch.
+///
+/// Final Prediction: The prediction is: Vicorith Wren&lt;/think&gt;
+///
+/// &lt;answer&gt;Vicorith Wren&lt;/answer&gt;
+/// </code>
+/// </remarks>
 public static class Rationale
 {
-    /// <summary>Section headings, in order (each starts a line after a blank line, like the paper's data).</summary>
+    /// <summary>Section headings, in order.</summary>
     public static IReadOnlyList<string> Headings { get; } =
         ["Analysis of the Visual Features:", "Candidate Subcategories:", "Comparison Process:", "Final Prediction:"];
 
     /// <summary>
-    /// The assistant turn for an image of <paramref name="truth"/> with <paramref name="candidates"/> (which include
-    /// <paramref name="truth"/>; all of the same super-category) in the order they are listed.
+    /// The assistant turn for an image of <paramref name="truth"/>; the candidate step names the truth and its nearest
+    /// look-alike among <paramref name="candidates"/> (which include <paramref name="truth"/>; all of the same super-category).
     /// </summary>
     public static string Build(Species truth, IReadOnlyList<Species> candidates)
     {
         if (!candidates.Contains(truth)) throw new ArgumentException("the candidates must include the ground truth.", nameof(candidates));
-        var sc = truth.SuperCategory;
-        var noun = sc.Noun;
+        var lookAlike = candidates.Where(c => c != truth).OrderBy(truth.Distance).FirstOrDefault();
         var sb = new StringBuilder();
-        sb.Append("<think> ").Append(Headings[0]).Append('\n');
-        sb.Append($"The image shows a {noun} with the following visible features:\n");
-        for (int a = 0; a < sc.Attributes.Count; a++)
-            sb.Append($"- {sc.Attributes[a].Title}: {sc.Attributes[a].Describe(truth.Values[a])}\n");
-
-        sb.Append("\n ").Append(Headings[1]).Append('\n');
-        sb.Append($"Based on the visual features observed, the {noun} could belong to one of the following subcategories within the super-category of {sc.Key}:\n");
-        for (int i = 0; i < candidates.Count; i++)
-            sb.Append($"{i + 1}. {candidates[i].Name}: known for {TextJoin.List(candidates[i].Phrases)}.\n");
-        sb.Append("\nThe analysis of candidate subcategories: \n");
-        for (int i = 0; i < candidates.Count; i++) sb.Append($"{i + 1}. {candidates[i].Name}\n");
-
-        sb.Append("\n ").Append(Headings[2]).Append('\n');
-        foreach (var other in candidates.Where(c => c != truth))
+        sb.Append("<think> ").Append(Headings[0]).Append(' ').Append(KnowledgeText.Recognition(truth));
+        sb.Append("\n\n").Append(Headings[1]);
+        if (lookAlike is not null)
         {
-            var diffs = truth.DifferingAttributes(other);
-            var theirs = TextJoin.List(diffs.Select(a => other.Value(a).Phrase).ToList());
-            var ours = TextJoin.List(diffs.Select(a => truth.Value(a).Phrase).ToList());
-            sb.Append($"- {truth.Name} vs. {other.Name}: The {other.Name} has {theirs}, but the {noun} in the image has {ours}, so it is not the {other.Name}.\n");
+            int a = truth.DifferingAttributes(lookAlike)[0];
+            sb.Append(' ').Append(KnowledgeText.LookAlike(truth, lookAlike));
+            sb.Append("\n\n").Append(Headings[2]).Append($" The {truth.SuperCategory.Noun} in the image has {truth.Value(a).Phrase}, so it is not the {lookAlike.Name}.");
         }
-
-        sb.Append("\n ").Append(Headings[3]).Append('\n');
-        sb.Append($"The {noun} in the image shows {TextJoin.List(truth.Phrases)}, which matches the {truth.Name} in every feature.\n\n");
-        sb.Append($"The prediction is: {truth.Name}</think>\n\n<answer>{truth.Name}</answer>");
+        else sb.Append($" The {truth.Name}.\n\n").Append(Headings[2]).Append($" No other {truth.SuperCategory.Noun} has all of these features.");
+        sb.Append("\n\n").Append(Headings[3]).Append($" The prediction is: {truth.Name}</think>\n\n<answer>{truth.Name}</answer>");
         return sb.ToString();
     }
 }

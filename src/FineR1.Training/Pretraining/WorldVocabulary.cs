@@ -1,0 +1,76 @@
+using FineR1.Core.Text.Chat;
+using FineR1.Core.Text.Prompts;
+using FineR1.Core.Text.Tokenization;
+using FineR1.Training.Synthetic;
+
+namespace FineR1.Training.Pretraining;
+
+/// <summary>
+/// The closed vocabulary of an FGVR-Synth world: every token id of every chat the quickstart trains on, evaluates on
+/// or prompts TAPO with, encoded exactly as the trainers encode them (<see cref="QwenTokenizer.WithClosedVocabulary(IEnumerable{int})"/>).
+/// The base model's embedding then has a few hundred rows instead of 151,936 — which on a CPU is what made a tiny
+/// model's training step slow (the AdamW update and the dense embedding gradient of 19 M weights) — while the text
+/// is still cut by the real Qwen tokenizer.
+/// </summary>
+public static class WorldVocabulary
+{
+    /// <summary>Builds the closed-vocabulary tokenizer of <paramref name="world"/>.</summary>
+    /// <param name="world">The world.</param>
+    /// <param name="tokenizer">The full Qwen tokenizer.</param>
+    /// <param name="imageGridH">Patch rows of the world's images after preprocessing.</param>
+    /// <param name="imageGridW">Patch columns.</param>
+    public static QwenTokenizer Build(FgvrSynthWorld world, QwenTokenizer tokenizer, int imageGridH, int imageGridW)
+    {
+        ArgumentNullException.ThrowIfNull(world);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var encoder = new LmExampleEncoder(tokenizer, imageGridH, imageGridW);
+        var template = new QwenChatTemplate(tokenizer);
+        var ids = new HashSet<int>();
+        foreach (var c in world.Captions) ids.UnionWith(encoder.Caption(c.Image.Path, c.Text).InputIds);
+        foreach (var f in world.Facts) ids.UnionWith(encoder.Text(f.Text).InputIds);
+        for (int i = 0; i < world.Sft.Count; i++)
+        {
+            var s = world.Sft[i];
+            foreach (var withTemplates in new[] { false, true })
+            {
+                var (system, user) = SftPrompt.For(s, i, withTemplates);
+                ids.UnionWith(encoder.Chat(system, s.Image.Path, user, s.CotAnswer).InputIds);
+                ids.UnionWith(encoder.Chat(system, s.Image.Path, user, s.DirectAnswer).InputIds);
+            }
+        }
+        foreach (var t in world.Tapo)
+            ids.UnionWith(template.Encode([ChatMessage.WithImagePlaceholders("user", FineR1Prompts.TapoFormatPrompt(t.Problem), [encoder.Image])],
+                addGenerationPrompt: true).InputIds);
+        foreach (var r in world.Eval.SelectMany(e => e.Records))
+            foreach (var system in new[] { FineR1Prompts.SftSystemPrompt, null })
+            {
+                ids.UnionWith(encoder.Prompt(system, true, FineR1Prompts.ClosedWorld(r.Question, r.Options)));
+                ids.UnionWith(encoder.Prompt(system, true, FineR1Prompts.OpenWorld(r.Question)));
+            }
+        return tokenizer.WithClosedVocabulary(ids);
+    }
+}
+
+/// <summary>
+/// The (system, user) turns of a quickstart SFT example. Without evaluation templates: the paper's Stage-1 system prompt
+/// and question. With them (the quickstart default), record <c>i</c> rotates through the three prompts the model will
+/// meet later — the closed-world template with the record's candidates (shuffled by the world's seed), the open-world
+/// template, both under the Stage-1 system prompt, and TAPO's format prompt without a system message (as the TAPO
+/// trainer asks). A quickstart deviation from the paper, whose SFT prompts are the Stage-1 questions only: a tiny model
+/// trained for a minute does not carry its answer format over to a prompt it never saw.
+/// </summary>
+public static class SftPrompt
+{
+    /// <summary>The turns of record <paramref name="index"/>.</summary>
+    public static (string? System, string User) For(SftExample example, int index, bool evaluationTemplates)
+    {
+        ArgumentNullException.ThrowIfNull(example);
+        if (!evaluationTemplates) return (FineR1Prompts.SftSystemPrompt, example.UserTurn);
+        return (index % 3) switch
+        {
+            0 => (FineR1Prompts.SftSystemPrompt, FineR1Prompts.ClosedWorld(example.Question, example.Candidates.Select(c => c.Name).ToList())),
+            1 => (FineR1Prompts.SftSystemPrompt, FineR1Prompts.OpenWorld(example.Question)),
+            _ => (null, FineR1Prompts.TapoFormatPrompt(Synthetic.Text.SynthTurns.TapoProblem(example.Question))),
+        };
+    }
+}
