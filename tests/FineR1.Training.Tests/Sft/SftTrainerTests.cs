@@ -19,7 +19,7 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
     private static SftOptions Options(string output, int epochs) => new()
     {
         OutputFolder = output,
-        MaxLength = 256,               // prompt (~110 tokens incl. 16 image tokens) + the start of the CoT
+        MaxLength = 200,               // prompt (~110 tokens incl. 16 image tokens) + the start of the ≈ 130-token CoT turn
         MicroBatchSize = 2,
         GradientAccumulationSteps = 2,
         Epochs = epochs,
@@ -34,8 +34,8 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
     /// <summary>The first <paramref name="count"/> synth records encoded with the real tokenizer, renumbered to a compact vocabulary.</summary>
     private (IReadOnlyList<SftExample> Examples, CompactVocabulary Vocabulary) Examples(int count)
     {
-        var real = new SftEncoder(SftTestKit.Tokenizer, Processor, 256).EncodeAll(data.Records.Take(count).ToList(), "cot.json");
-        var vocabulary = new CompactVocabulary(new SftEncoder(SftTestKit.Tokenizer, Processor, 256).EncodeAll(data.Records.Take(12).ToList()));
+        var real = new SftEncoder(SftTestKit.Tokenizer, Processor, 200).EncodeAll(data.Records.Take(count).ToList(), "cot.json");
+        var vocabulary = new CompactVocabulary(new SftEncoder(SftTestKit.Tokenizer, Processor, 200).EncodeAll(data.Records.Take(12).ToList()));
         return (vocabulary.Apply(real), vocabulary);
     }
 
