@@ -26,8 +26,13 @@ public static class ExperimentRunner
 {
     /// <summary>The paper's stages: zero-shot base, direct SFT, CoT SFT, CoT SFT + TAPO.</summary>
     public static IReadOnlyList<IExperimentStage> DefaultStages(ExperimentOptions options) =>
-        [new ZeroShotStage(), new SupervisedStage(false, options.DirectSft, options.SftOnEvaluationTemplates, options.SftKnowledgeReplay),
-         new SupervisedStage(true, options.CotSft, options.SftOnEvaluationTemplates, options.SftKnowledgeReplay, options.CotSftUnsupervisedAnalysis), new TapoStage(options.Tapo)];
+        [new ZeroShotStage(), new SupervisedStage(false, options.DirectSft, Settings(options)), new SupervisedStage(true, options.CotSft, Settings(options)),
+         new TapoStage(options.Tapo)];
+
+    private static SupervisedStageSettings Settings(ExperimentOptions o) => new()
+    {
+        EvaluationPrompts = o.SftOnEvaluationTemplates, KnowledgeReplay = o.SftKnowledgeReplay, UnsupervisedAnalysis = o.CotSftUnsupervisedAnalysis,
+    };
 
     /// <summary>Runs the experiment.</summary>
     /// <param name="options">Settings.</param>

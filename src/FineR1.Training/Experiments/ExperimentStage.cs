@@ -63,30 +63,45 @@ public sealed class ZeroShotStage : IExperimentStage
     public StageTraining Train(StageContext context, CancellationToken cancellationToken) => new("none", []);
 }
 
+/// <summary>How a <see cref="SupervisedStage"/> builds its examples (the quickstart's deviations from the paper's SFT).</summary>
+public sealed record SupervisedStageSettings
+{
+    /// <summary>
+    /// Prompt record <c>i</c> as the model will be prompted later (<see cref="SftPrompt"/>: closed-world template, open-world
+    /// template, TAPO's format prompt) instead of the bare Stage-1 question.
+    /// </summary>
+    public bool EvaluationPrompts { get; init; }
+
+    /// <summary>
+    /// Replay the world's facts and <see cref="SupervisedStage.ReplayCaptionsPerSpecies"/> attribute captions per species
+    /// (seen and unseen) every epoch — rehearsal, so training on seen species does not overwrite what the base model
+    /// knows and sees of unseen ones. With facts but no captions a tiny model's visual analysis collapsed onto the
+    /// attribute combinations of the seen species.
+    /// </summary>
+    public bool KnowledgeReplay { get; init; }
+
+    /// <summary>
+    /// CoT only: the attribute list and the name in the rationale's visual-analysis sentence ("A bird with [an emerald
+    /// crown, …] is the [Vicorith Wren].") are input but not target. The base model already writes them — its caption,
+    /// continued as its recognition fact — for every species; supervising them on 4 shots of the seen species teaches
+    /// their combinations and names as a prior. The loss stays on the structure, the look-alike, the comparison and the
+    /// answer. Measured effect in docs/quickstart.md (mixed).
+    /// </summary>
+    public bool UnsupervisedAnalysis { get; init; }
+}
+
 /// <summary>
 /// Supervised fine-tuning on the world's Stage-1 records (<see cref="FgvrSynthOptions.Shots"/> per seen species), loss
-/// on the assistant turn: the CoT rationale + answer, or the direct <c>&lt;answer&gt;NAME&lt;/answer&gt;</c> baseline.
-/// The prompts are the paper's Stage-1 system prompt and question, or with <paramref name="evaluationTemplates"/> the
-/// prompts the model meets later (<see cref="SftPrompt"/>). With <paramref name="knowledgeReplay"/> every epoch also
-/// replays the world's facts and <see cref="ReplayCaptionsPerSpecies"/> attribute captions per species (seen and
-/// unseen), so training on seen species does not overwrite what the base model knows and sees of unseen ones —
-/// rehearsal, a quickstart deviation that both SFT baselines get alike. Without it a tiny model's visual analysis
-/// collapses onto the attribute combinations of the seen species.
-/// With <paramref name="unsupervisedVisualAnalysis"/> (CoT only) the attribute list and the name in the visual-analysis
-/// sentence of each rationale ("A bird with [an emerald crown, …] is the [Vicorith Wren].") are input but not target:
-/// the base model already writes them — its caption, continued as its recognition fact — for every species;
-/// supervising them on 4 shots of the seen species teaches their attribute combinations and names as a prior, which
-/// is what made unseen images read as seen species (measured in docs/quickstart.md). The loss stays on the reasoning's
-/// structure, the look-alike, the comparison and the answer.
+/// on the assistant turn: the CoT rationale + answer, or the direct <c>&lt;answer&gt;NAME&lt;/answer&gt;</c> baseline,
+/// with the paper's Stage-1 prompts or the <paramref name="settings"/>' deviations.
 /// </summary>
 /// <param name="chainOfThought">True for CoT SFT, false for direct-answer SFT.</param>
 /// <param name="options">Optimisation settings.</param>
-/// <param name="evaluationTemplates">Wrap the questions in the evaluation templates (see above).</param>
-/// <param name="knowledgeReplay">Replay the world's facts every epoch (see above).</param>
-/// <param name="unsupervisedVisualAnalysis">Leave the visual-analysis sentence out of the CoT loss (see above).</param>
-public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions options, bool evaluationTemplates = false, bool knowledgeReplay = false,
-    bool unsupervisedVisualAnalysis = false) : IExperimentStage
+/// <param name="settings">Example construction (default: the paper's Stage-1 SFT).</param>
+public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions options, SupervisedStageSettings? settings = null) : IExperimentStage
 {
+    private readonly SupervisedStageSettings _settings = settings ?? new();
+
     /// <summary>Pretraining captions replayed per species and epoch when knowledge replay is on.</summary>
     public const int ReplayCaptionsPerSpecies = 3;
 
@@ -101,14 +116,14 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
     {
         var examples = context.World.Sft.Select((s, i) =>
         {
-            var (system, user) = SftPrompt.For(s, i, evaluationTemplates);
+            var (system, user) = SftPrompt.For(s, i, _settings.EvaluationPrompts);
             var example = context.Encoder.Chat(system, s.Image.Path, user, chainOfThought ? s.CotAnswer : s.DirectAnswer);
-            if (!(chainOfThought && unsupervisedVisualAnalysis)) return example;
+            if (!(chainOfThought && _settings.UnsupervisedAnalysis)) return example;
             var species = s.Image.Species;       // "A bird with[ an emerald crown, … and a short beak] is the[ Vicorith Wren]."
             example = context.Encoder.WithoutLossOn(example, s.CotAnswer, " " + Synthetic.Text.TextJoin.List(species.Phrases));
             return context.Encoder.WithoutLossOn(example, s.CotAnswer, " " + species.Name);
         }).ToList();
-        if (knowledgeReplay)
+        if (_settings.KnowledgeReplay)
         {
             examples.AddRange(context.World.Facts.Select(f => context.Encoder.Text(f.Text)));
             examples.AddRange(context.World.Captions.Where(c => c.Image.Number < ReplayCaptionsPerSpecies)
@@ -122,8 +137,8 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
             curve.Add(p);
             context.Progress?.Report(p);
         }), cancellationToken);
-        return new StageTraining("LanguageModelTrainer" + (evaluationTemplates ? ", evaluation prompts" : "") + (knowledgeReplay ? ", fact replay" : "")
-            + (chainOfThought && unsupervisedVisualAnalysis ? ", analysis not supervised" : ""), curve);
+        return new StageTraining("LanguageModelTrainer" + (_settings.EvaluationPrompts ? ", evaluation prompts" : "")
+            + (_settings.KnowledgeReplay ? ", knowledge replay" : "") + (chainOfThought && _settings.UnsupervisedAnalysis ? ", analysis not supervised" : ""), curve);
     }
 
 }
