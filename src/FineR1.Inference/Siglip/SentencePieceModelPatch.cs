@@ -85,15 +85,15 @@ internal static class SentencePieceModelPatch
         throw new InvalidDataException("malformed protobuf varint.");
     }
 
-    private static void WriteTag(Stream s, int field, int wire) => WriteVarint(s, (ulong)((field << 3) | wire));
+    internal static void WriteTag(Stream s, int field, int wire) => WriteVarint(s, (ulong)((field << 3) | wire));
 
-    private static void WriteVarint(Stream s, ulong v)
+    internal static void WriteVarint(Stream s, ulong v)
     {
         while (v >= 0x80) { s.WriteByte((byte)(v | 0x80)); v >>= 7; }
         s.WriteByte((byte)v);
     }
 
-    private static void WriteBytes(Stream s, int field, byte[] bytes)
+    internal static void WriteBytes(Stream s, int field, byte[] bytes)
     {
         WriteTag(s, field, 2); WriteVarint(s, (ulong)bytes.Length); s.Write(bytes);
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using static FineR1.Inference.Siglip.SentencePieceModelPatch;   // WriteTag, WriteVarint, WriteBytes: the product's protobuf writers
 
 namespace FineR1.Inference.Tests.Siglip;
 
@@ -51,19 +52,6 @@ internal static class TinySentencePieceModel
         WriteTag(normalizer, 5, 0); WriteVarint(normalizer, 1);                             // escape_whitespaces
         WriteBytes(model, 3, normalizer.ToArray());
         return model.ToArray();
-    }
-
-    private static void WriteTag(Stream s, int field, int wire) => WriteVarint(s, (ulong)((field << 3) | wire));
-
-    private static void WriteVarint(Stream s, ulong v)
-    {
-        while (v >= 0x80) { s.WriteByte((byte)(v | 0x80)); v >>= 7; }
-        s.WriteByte((byte)v);
-    }
-
-    private static void WriteBytes(Stream s, int field, byte[] bytes)
-    {
-        WriteTag(s, field, 2); WriteVarint(s, (ulong)bytes.Length); s.Write(bytes);
     }
 
     private static void WriteString(Stream s, int field, string text) => WriteBytes(s, field, Encoding.UTF8.GetBytes(text));
