@@ -193,12 +193,13 @@ public static class ExperimentRunner
             for (int k = 0; k < batch.Count; k++)
             {
                 var species = batch[k].Species;
-                bool exact = outputs[k].Trim() == Synthetic.Text.KnowledgeText.Caption(species);
+                string truth = Synthetic.Text.KnowledgeText.Caption(species);
+                bool exact = outputs[k].Trim() == truth;
                 if (exact && species.IsSeen) exactSeen++;
                 if (exact && !species.IsSeen) exactUnseen++;
                 phrases += species.Phrases.Count;
                 phrasesRight += species.Phrases.Count(p => outputs[k].Contains(p, StringComparison.Ordinal));
-                lines.Add(System.Text.Json.JsonSerializer.Serialize(new { image_path = batch[k].RelativePath, species = species.Name, seen = species.IsSeen, caption = outputs[k], truth = Synthetic.Text.KnowledgeText.Caption(species) }));
+                lines.Add(System.Text.Json.JsonSerializer.Serialize(new { image_path = batch[k].RelativePath, species = species.Name, seen = species.IsSeen, caption = outputs[k], truth }));
             }
         }
         Directory.CreateDirectory(Path.Combine(options.OutputFolder, "eval"));

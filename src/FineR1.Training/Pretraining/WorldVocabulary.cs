@@ -2,6 +2,7 @@ using FineR1.Core.Text.Chat;
 using FineR1.Core.Text.Prompts;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Training.Synthetic;
+using FineR1.Training.Tapo.Rollout;
 
 namespace FineR1.Training.Pretraining;
 
@@ -39,8 +40,7 @@ public static class WorldVocabulary
             }
         }
         foreach (var t in world.Tapo)
-            ids.UnionWith(template.Encode([ChatMessage.WithImagePlaceholders("user", FineR1Prompts.TapoFormatPrompt(t.Problem), [encoder.Image])],
-                addGenerationPrompt: true).InputIds);
+            ids.UnionWith(template.Encode([TapoPromptEncoder.UserMessage(t.Problem, encoder.Image)], addGenerationPrompt: true).InputIds);
         foreach (var r in world.Eval.SelectMany(e => e.Records))
             foreach (var system in new[] { FineR1Prompts.SftSystemPrompt, null })
             {
@@ -48,29 +48,5 @@ public static class WorldVocabulary
                 ids.UnionWith(encoder.Prompt(system, true, FineR1Prompts.OpenWorld(r.Question)));
             }
         return tokenizer.WithClosedVocabulary(ids);
-    }
-}
-
-/// <summary>
-/// The (system, user) turns of a quickstart SFT example. Without evaluation templates: the paper's Stage-1 system prompt
-/// and question. With them (the quickstart default), record <c>i</c> rotates through the three prompts the model will
-/// meet later — the closed-world template with the record's candidates (shuffled by the world's seed), the open-world
-/// template, both under the Stage-1 system prompt, and TAPO's format prompt without a system message (as the TAPO
-/// trainer asks). A quickstart deviation from the paper, whose SFT prompts are the Stage-1 questions only: a tiny model
-/// trained for a minute does not carry its answer format over to a prompt it never saw.
-/// </summary>
-public static class SftPrompt
-{
-    /// <summary>The turns of record <paramref name="index"/>.</summary>
-    public static (string? System, string User) For(SftExample example, int index, bool evaluationTemplates)
-    {
-        ArgumentNullException.ThrowIfNull(example);
-        if (!evaluationTemplates) return (FineR1Prompts.SftSystemPrompt, example.UserTurn);
-        return (index % 3) switch
-        {
-            0 => (FineR1Prompts.SftSystemPrompt, FineR1Prompts.ClosedWorld(example.Question, example.Candidates.Select(c => c.Name).ToList())),
-            1 => (FineR1Prompts.SftSystemPrompt, FineR1Prompts.OpenWorld(example.Question)),
-            _ => (null, FineR1Prompts.TapoFormatPrompt(Synthetic.Text.SynthTurns.TapoProblem(example.Question))),
-        };
     }
 }

@@ -46,7 +46,7 @@ public sealed class WorldVocabularyTests
                 compact.Prompt(FineR1Prompts.SftSystemPrompt, true, FineR1Prompts.ClosedWorld(r.Question, r.Options)));
         foreach (var f in world.Facts) Same(full.Text(f.Text).InputIds, compact.Text(f.Text).InputIds);
         // TAPO's prompt: no system message, the image at the problem's placeholder.
-        var tapo = ChatMessage.WithImagePlaceholders("user", FineR1Prompts.TapoFormatPrompt(world.Tapo[0].Problem), [compact.Image]);
+        var tapo = FineR1.Training.Tapo.Rollout.TapoPromptEncoder.UserMessage(world.Tapo[0].Problem, compact.Image);
         Same(new QwenChatTemplate(FullTokenizer.Value).Encode([tapo], addGenerationPrompt: true).InputIds,
             new QwenChatTemplate(closed).Encode([tapo], addGenerationPrompt: true).InputIds);
         Assert.Throws<ArgumentException>(() => closed.Encode("Paris is the capital of France"));

@@ -118,7 +118,7 @@ public sealed class QwenTokenizer
         return new QwenTokenizer(this, [.. ids]);
     }
 
-    /// <summary>For a closed vocabulary (<see cref="WithClosedVocabulary"/>): the original id of each compact id; null otherwise.</summary>
+    /// <summary>For a closed vocabulary (<see cref="WithClosedVocabulary(IEnumerable{string})"/>): the original id of each compact id; null otherwise.</summary>
     public IReadOnlyList<int>? ClosedVocabulary => _closedIds;
 
     /// <summary>The original tokenizer id of <paramref name="id"/> (itself unless the vocabulary is closed).</summary>
@@ -127,10 +127,10 @@ public sealed class QwenTokenizer
 
     private int Compact(int id, string text) => _compactById is null ? id
         : _compactById.TryGetValue(id, out var c) ? c
-        : throw new ArgumentException($"token {id} (\"{Decode(id)}\") of \"{Shorten(text)}\" is not in the closed vocabulary of {_closedIds!.Length} ids; " +
+        : throw new ArgumentException($"token {id} (\"{OriginalTokenText(id)}\") of \"{Shorten(text)}\" is not in the closed vocabulary of {_closedIds!.Length} ids; " +
                                       "build the closed vocabulary from every text the model will see.", nameof(text));
 
-    private string Decode(int originalId) => _addedById.TryGetValue(originalId, out var a) ? a.Content
+    private string OriginalTokenText(int originalId) => _addedById.TryGetValue(originalId, out var a) ? a.Content
         : originalId >= 0 && originalId < _bytesById.Length && _bytesById[originalId] is { } b ? Encoding.UTF8.GetString(b) : "?";
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";

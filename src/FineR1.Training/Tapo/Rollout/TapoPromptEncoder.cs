@@ -35,6 +35,10 @@ public sealed class TapoPromptEncoder
     /// <summary>The image processor.</summary>
     public Qwen2VLImageProcessor Processor { get; }
 
+    /// <summary>The chat's only message: <see cref="FineR1Prompts.TapoFormatPrompt"/> of the problem, the image at its placeholder.</summary>
+    public static ChatMessage UserMessage(string problem, ImageContent image) =>
+        ChatMessage.WithImagePlaceholders("user", FineR1Prompts.TapoFormatPrompt(problem), [image]);
+
     /// <summary>Encodes <paramref name="sample"/> under group uid <paramref name="groupId"/>.</summary>
     /// <exception cref="ArgumentException">The problem does not hold exactly one <c>&lt;image&gt;</c> placeholder, or
     /// the three images do not share one patch grid (build samples with <see cref="TapoSample.Create"/>).</exception>
@@ -46,8 +50,7 @@ public sealed class TapoPromptEncoder
         if (grids[1] != grids[0] || grids[2] != grids[0])
             throw new ArgumentException($"sample '{sample.Id}': anchor, positive and negative have different patch grids ({grids[0]}, {grids[1]}, {grids[2]}); resize them to the anchor's size.", nameof(sample));
         var g = grids[0];
-        var message = ChatMessage.WithImagePlaceholders("user", FineR1Prompts.TapoFormatPrompt(sample.Problem), [new ImageContent(g.T, g.H, g.W)]);
-        var ids = _template.Encode([message], addGenerationPrompt: true).InputIds.Select(i => (long)i).ToArray();
+        var ids = _template.Encode([UserMessage(sample.Problem, new ImageContent(g.T, g.H, g.W))], addGenerationPrompt: true).InputIds.Select(i => (long)i).ToArray();
         long patches = g.PatchCount;
         var pixels = processed.PixelValues;
         return new PreparedTapoPrompt(groupId, ids, [g.T, g.H, g.W],
