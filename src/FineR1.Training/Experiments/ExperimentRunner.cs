@@ -32,6 +32,7 @@ public static class ExperimentRunner
     private static SupervisedStageSettings Settings(ExperimentOptions o) => new()
     {
         EvaluationPrompts = o.SftOnEvaluationTemplates, KnowledgeReplay = o.SftKnowledgeReplay, UnsupervisedAnalysis = o.CotSftUnsupervisedAnalysis,
+        TrainVision = o.SftTrainVision, ReplayInVariedContexts = o.Pretraining.VariedContexts,
     };
 
     /// <summary>Runs the experiment.</summary>
@@ -194,7 +195,7 @@ public static class ExperimentRunner
             {
                 var species = batch[k].Species;
                 string truth = Synthetic.Text.KnowledgeText.Caption(species);
-                bool exact = outputs[k].Trim() == truth;
+                bool exact = KnowledgeContexts.WithoutLead(outputs[k].Trim()) == truth;   // a varied-context base may open with a lead-in
                 if (exact && species.IsSeen) exactSeen++;
                 if (exact && !species.IsSeen) exactUnseen++;
                 phrases += species.Phrases.Count;

@@ -88,6 +88,16 @@ public sealed record SupervisedStageSettings
     /// answer. Measured effect in docs/quickstart.md (mixed).
     /// </summary>
     public bool UnsupervisedAnalysis { get; init; }
+
+    /// <summary>
+    /// Train the vision tower and merger too. The paper's SFT does not (LLaMA-Factory defaults
+    /// <c>freeze_vision_tower</c> and <c>freeze_multi_modal_projector</c>; spec §9 item 16): only the language model learns,
+    /// so SFT on seen species cannot reshape what the base model sees in images of unseen ones.
+    /// </summary>
+    public bool TrainVision { get; init; }
+
+    /// <summary>Replay the knowledge in the pretraining's varied contexts (<see cref="KnowledgeContexts"/>) rather than in the plain forms.</summary>
+    public bool ReplayInVariedContexts { get; init; }
 }
 
 /// <summary>
@@ -125,10 +135,18 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
         }).ToList();
         if (_settings.KnowledgeReplay)
         {
-            examples.AddRange(context.World.Facts.Select(f => context.Encoder.Text(f.Text)));
-            examples.AddRange(context.World.Captions.Where(c => c.Image.Number < ReplayCaptionsPerSpecies)
-                .Select(c => context.Encoder.Caption(c.Image.Path, c.Text)));
+            bool varied = _settings.ReplayInVariedContexts;
+            examples.AddRange(context.World.Facts.Select((f, i) => varied && i % 2 == 1 ? KnowledgeContexts.Fact(context.Encoder, f, i) : context.Encoder.Text(f.Text)));
+            examples.AddRange(context.World.Captions.Select((c, i) => (c, i)).Where(x => x.c.Image.Number < ReplayCaptionsPerSpecies)
+                .Select(x => varied ? KnowledgeContexts.Caption(context.Encoder, x.c, x.i) : context.Encoder.Caption(x.c.Image.Path, x.c.Text)));
         }
+        if (!_settings.TrainVision) Sft.SftTrainer.ApplyFreezing(context.Model, new Sft.SftOptions());
+        try { return Run(context, examples, cancellationToken); }
+        finally { foreach (var p in context.Model.parameters()) p.requires_grad = true; }   // later stages (TAPO) train everything
+    }
+
+    private StageTraining Run(StageContext context, List<LmExample> examples, CancellationToken cancellationToken)
+    {
         using var trainer = new LanguageModelTrainer(context.Model, context.Processor, options with { Seed = options.Seed + context.Seed });
         var curve = new List<CurvePoint>();
         trainer.Train(examples, new SyncProgress<LmTrainingStep>(s =>
@@ -138,7 +156,8 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
             context.Progress?.Report(p);
         }), cancellationToken);
         return new StageTraining("LanguageModelTrainer" + (_settings.EvaluationPrompts ? ", evaluation prompts" : "")
-            + (_settings.KnowledgeReplay ? ", knowledge replay" : "") + (chainOfThought && _settings.UnsupervisedAnalysis ? ", analysis not supervised" : ""), curve);
+            + (_settings.KnowledgeReplay ? ", knowledge replay" : "") + (chainOfThought && _settings.UnsupervisedAnalysis ? ", analysis not supervised" : "")
+            + (_settings.TrainVision ? ", vision trained" : ", vision frozen"), curve);
     }
 
 }

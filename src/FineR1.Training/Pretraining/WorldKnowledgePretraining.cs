@@ -40,6 +40,12 @@ public sealed record PretrainingOptions
     /// </summary>
     public int FactRepeats { get; init; } = 8;
 
+    /// <summary>
+    /// Teach the knowledge in varied contexts (<see cref="KnowledgeContexts"/>): captions under several system messages,
+    /// instructions and lead-ins, and every other repeat of the facts as the answer to a question.
+    /// </summary>
+    public bool VariedContexts { get; init; }
+
     /// <summary>Seed of the weight initialisation.</summary>
     public int Seed { get; init; } = 1;
 
@@ -65,12 +71,21 @@ public sealed record PretrainedBase(Qwen2_5_VLForConditionalGeneration Model, st
 public static class WorldKnowledgePretraining
 {
     /// <summary>Builds the caption and fact examples for <paramref name="world"/>.</summary>
-    public static IReadOnlyList<LmExample> Examples(FgvrSynthWorld world, LmExampleEncoder encoder, int factRepeats = 1)
+    /// <param name="world">The world.</param>
+    /// <param name="encoder">Chat encoder.</param>
+    /// <param name="factRepeats">Times each fact appears.</param>
+    /// <param name="variedContexts">Phrase the knowledge in varied contexts (<see cref="PretrainingOptions.VariedContexts"/>).</param>
+    public static IReadOnlyList<LmExample> Examples(FgvrSynthWorld world, LmExampleEncoder encoder, int factRepeats = 1, bool variedContexts = false)
     {
         var examples = new List<LmExample>();
-        foreach (var c in world.Captions) examples.Add(encoder.Caption(c.Image.Path, c.Text));
+        for (int i = 0; i < world.Captions.Count; i++)
+        {
+            var c = world.Captions[i];
+            examples.Add(variedContexts ? KnowledgeContexts.Caption(encoder, c, i) : encoder.Caption(c.Image.Path, c.Text));
+        }
         for (int r = 0; r < factRepeats; r++)
-            foreach (var f in world.Facts) examples.Add(encoder.Text(f.Text));
+            for (int i = 0; i < world.Facts.Count; i++)
+                examples.Add(variedContexts && r % 2 == 1 ? KnowledgeContexts.Fact(encoder, world.Facts[i], i + r) : encoder.Text(world.Facts[i].Text));
         return examples;
     }
 
@@ -98,7 +113,7 @@ public static class WorldKnowledgePretraining
         foreach (var f in world.Facts) sb.Append(f.Text).Append('\n');
         sb.Append(options.ConfigFor(tokenizer).ToJson()).Append('\n');
         sb.Append(string.Join(",", tokenizer.ClosedVocabulary ?? [])).Append('\n');
-        sb.Append(JsonSerializer.Serialize(options.Training)).Append(options.Seed).Append(',').Append(options.FactRepeats).Append('\n');
+        sb.Append(JsonSerializer.Serialize(options.Training)).Append(options.Seed).Append(',').Append(options.FactRepeats).Append(options.VariedContexts ? ",varied" : "").Append('\n');
         sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv4-closed-vocabulary");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16].ToLowerInvariant();
     }
@@ -134,7 +149,7 @@ public static class WorldKnowledgePretraining
         var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
         var encoder = new LmExampleEncoder(tokenizer, grid.H, grid.W);
         using var trainer = new LanguageModelTrainer(model, processor, options.Training);
-        var history = trainer.Train(Examples(world, encoder, options.FactRepeats), progress, cancellationToken);
+        var history = trainer.Train(Examples(world, encoder, options.FactRepeats, options.VariedContexts), progress, cancellationToken);
 
         Directory.CreateDirectory(folder);
         CheckpointWriter.Save(model, folder, new CheckpointSaveOptions { Config = config });

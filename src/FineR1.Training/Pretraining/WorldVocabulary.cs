@@ -27,8 +27,13 @@ public static class WorldVocabulary
         var encoder = new LmExampleEncoder(tokenizer, imageGridH, imageGridW);
         var template = new QwenChatTemplate(tokenizer);
         var ids = new HashSet<int>();
-        foreach (var c in world.Captions) ids.UnionWith(encoder.Caption(c.Image.Path, c.Text).InputIds);
-        foreach (var f in world.Facts) ids.UnionWith(encoder.Text(f.Text).InputIds);
+        foreach (var e in WorldKnowledgePretraining.Examples(world, encoder, factRepeats: 1, variedContexts: false)) ids.UnionWith(e.InputIds);
+        // Varied contexts (KnowledgeContexts): one caption per species under every context, every fact under every system
+        // message. Lead-ins end in a space or stand alone, so their tokens do not depend on the caption that follows.
+        foreach (var caption in world.Captions.GroupBy(c => c.Image.Species.Name).Select(g => g.First()))
+            for (int v = 0; v < KnowledgeContexts.Count; v++) ids.UnionWith(KnowledgeContexts.Caption(encoder, caption, v).InputIds);
+        foreach (var fact in world.Facts)
+            for (int v = 0; v < KnowledgeContexts.Systems.Count; v++) ids.UnionWith(KnowledgeContexts.Fact(encoder, fact, v).InputIds);
         for (int i = 0; i < world.Sft.Count; i++)
         {
             var s = world.Sft[i];

@@ -45,12 +45,53 @@ public sealed class WorldVocabularyTests
             Same(full.Prompt(FineR1Prompts.SftSystemPrompt, true, FineR1Prompts.ClosedWorld(r.Question, r.Options)),
                 compact.Prompt(FineR1Prompts.SftSystemPrompt, true, FineR1Prompts.ClosedWorld(r.Question, r.Options)));
         foreach (var f in world.Facts) Same(full.Text(f.Text).InputIds, compact.Text(f.Text).InputIds);
+        // The base model's pretraining in varied contexts: every context of every caption, every fact as an answer.
+        for (int i = 0; i < KnowledgeContexts.Count; i++)
+        {
+            var c = world.Captions[i % world.Captions.Count];
+            Same(KnowledgeContexts.Caption(full, c, i).InputIds, KnowledgeContexts.Caption(compact, c, i).InputIds);
+        }
+        foreach (var (f, i) in world.Facts.Select((f, i) => (f, i)))
+            Same(KnowledgeContexts.Fact(full, f, i).InputIds, KnowledgeContexts.Fact(compact, f, i).InputIds);
         // TAPO's prompt: no system message, the image at the problem's placeholder.
         var tapo = FineR1.Training.Tapo.Rollout.TapoPromptEncoder.UserMessage(world.Tapo[0].Problem, compact.Image);
         Same(new QwenChatTemplate(FullTokenizer.Value).Encode([tapo], addGenerationPrompt: true).InputIds,
             new QwenChatTemplate(closed).Encode([tapo], addGenerationPrompt: true).InputIds);
         Assert.Throws<ArgumentException>(() => closed.Encode("Paris is the capital of France"));
     }
+
+    [Fact]
+    public void Varied_contexts_cycle_through_every_phrasing_and_keep_names_out_of_captions()
+    {
+        var (world, _, full, _, dir) = Setup();
+        using var _ = dir;
+        var tok = full.Tokenizer;
+        var caption = world.Captions[0];
+        var texts = Enumerable.Range(0, KnowledgeContexts.Count).Select(i => tok.Decode(KnowledgeContexts.Caption(full, caption, i).InputIds)).ToList();
+        Assert.Equal(KnowledgeContexts.Count, texts.Distinct().Count());                       // every index a different context
+        Assert.All(KnowledgeContexts.Leads, lead => Assert.Contains(texts, t => t.Contains(lead + caption.Text, StringComparison.Ordinal)));
+        Assert.All(KnowledgeContexts.Systems.OfType<string>(), system => Assert.Contains(texts, t => t.Contains(system, StringComparison.Ordinal)));
+        Assert.All(texts, t => Assert.DoesNotContain(caption.Image.Species.Name, t));
+        Assert.Equal(KnowledgeContexts.Caption(full, caption, 0).InputIds, KnowledgeContexts.Caption(full, caption, KnowledgeContexts.Count).InputIds);
+
+        var species = world.Facts[0].Species;
+        var recognition = world.Facts.Single(f => f.Species == species && f.Text.EndsWith($" is the {species.Name}.", StringComparison.Ordinal));
+        Assert.Contains($"Which {species.SuperCategory.Noun} has ", tok.Decode(KnowledgeContexts.Fact(full, recognition, 0).InputIds));
+        var other = world.Facts.First(f => f.Species == species && f != recognition);
+        Assert.Contains($"What do you know about the {species.Name}?", tok.Decode(KnowledgeContexts.Fact(full, other, 0).InputIds));
+
+        // Half of the fact repeats are questions, the other half plain text; captions all in context.
+        var examples = WorldKnowledgePretraining.Examples(world, full, factRepeats: 2, variedContexts: true);
+        Assert.Equal(world.Captions.Count + 2 * world.Facts.Count, examples.Count);
+        Assert.Equal(world.Facts.Count, examples.Count(e => e.ImagePath is null && e.InputIds[^1] == tok.EndOfTextId));
+    }
+
+    [Theory]
+    [InlineData("Visual features: A bird with a red crown.", "A bird with a red crown.")]
+    [InlineData("A bird with a red crown.", "A bird with a red crown.")]
+    [InlineData("Features: A bird.", "Features: A bird.")]
+    public void A_lead_in_is_stripped_before_a_caption_is_scored(string output, string expected) =>
+        Assert.Equal(expected, KnowledgeContexts.WithoutLead(output));
 
     [Fact]
     public void The_tiny_configuration_speaks_the_closed_ids_and_trains()

@@ -25,7 +25,7 @@ public sealed class QuickstartExperimentTests
     private static ExperimentOptions Options(string folder) => ExperimentOptions.Quick(folder, seed: 3) with
     {
         World = ExperimentOptions.Quick(folder, seed: 3).World with { PretrainImagesPerSpecies = 6 },
-        Pretraining = new PretrainingOptions { FactRepeats = 1, Training = new LmTrainingOptions { Epochs = 1, BatchSize = 16, LearningRate = 3e-3 } },
+        Pretraining = new PretrainingOptions { FactRepeats = 1, VariedContexts = true, Training = new LmTrainingOptions { Epochs = 1, BatchSize = 16, LearningRate = 3e-3 } },
         DirectSft = new LmTrainingOptions { Epochs = 1, BatchSize = 8 },
         CotSft = new LmTrainingOptions { Epochs = 1, BatchSize = 8, MaxLength = 256 },
         Tapo = new TapoStageOptions { Steps = 2, N = 2, PromptsPerDraw = 2, GroupsPerStep = 1, MaxResponseLength = 8 },
