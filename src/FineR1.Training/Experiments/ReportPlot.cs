@@ -61,7 +61,7 @@ public static class ReportPlot
         }
         canvas.DrawRect(bars, axis);
 
-        // Right: curves, each normalised to its own step count; losses on the left scale, rewards (0..1) share it.
+        // Right: curves one after another; losses on the left scale, rewards (0..1) share it.
         var plot = new SKRect(680, 40, 1170, 420);
         canvas.DrawText("Training curves: loss (TAPO: reward) per step, pretraining then each stage", 680, 25, font, text);
         var curves = new List<(string Name, IReadOnlyList<CurvePoint> Points)> { ("pretraining", result.PretrainingCurve) };
@@ -75,25 +75,28 @@ public static class ReportPlot
             canvas.DrawLine(plot.Left, py, plot.Right, py, grid);
             canvas.DrawText((max * q / 4).ToString("F1"), plot.Left - 40, py + 4, font, text);
         }
-        // Curves run one after another along x, as the pipeline does.
-        int totalPoints = Math.Max(1, curves.Sum(c => c.Points.Count));
-        int offset = 0;
+        // Curves run one after another along x, as the pipeline does. Pretraining has hundreds of times more steps than a
+        // TAPO run, so x is not shared by step: pretraining gets 40 % of the width, every stage an equal part of the rest.
+        float Share(int c) => curves.Count == 1 ? 1f : c == 0 ? 0.4f : 0.6f / (curves.Count - 1);
+        float start = plot.Left;
         for (int c = 0; c < curves.Count; c++)
         {
             var pts = curves[c].Points;
+            float span = plot.Width * Share(c);
             using var pen = new SKPaint { Color = CurveColors[c % CurveColors.Length], StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
             using var pathLine = new SKPath();
             for (int i = 0; i < pts.Count; i++)
             {
-                float x = plot.Left + plot.Width * (offset + i) / totalPoints;
+                float x = start + span * (pts.Count == 1 ? 0.5f : i / (float)(pts.Count - 1));
                 float y = plot.Bottom - plot.Height * (float)(pts[i].Value / max);
                 if (i == 0) pathLine.MoveTo(x, y); else pathLine.LineTo(x, y);
             }
             canvas.DrawPath(pathLine, pen);
-            if (pts.Count > 0)
-                canvas.DrawText(curves[c].Name, plot.Left + plot.Width * offset / totalPoints + 2, plot.Top + 14 + 14 * (c % 2), font,
-                    new SKPaint { Color = pen.Color, IsAntialias = true });
-            offset += pts.Count;
+            if (c > 0) canvas.DrawLine(start, plot.Top, start, plot.Bottom, grid);
+            using var labelPaint = new SKPaint { Color = pen.Color, IsAntialias = true };
+            float labelX = Math.Min(start + 2, plot.Right - font.MeasureText(curves[c].Name) - 2);   // keep the last label inside
+            canvas.DrawText(curves[c].Name, labelX, plot.Top + 14 + 14 * (c % 2), font, labelPaint);
+            start += span;
         }
         canvas.DrawRect(plot, axis);
 
