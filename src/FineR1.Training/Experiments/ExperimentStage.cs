@@ -136,9 +136,10 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
         if (_settings.KnowledgeReplay)
         {
             bool varied = _settings.ReplayInVariedContexts;
-            examples.AddRange(context.World.Facts.Select((f, i) => varied && i % 2 == 1 ? KnowledgeContexts.Fact(context.Encoder, f, i) : context.Encoder.Text(f.Text)));
+            // varied: every other fact as a question
+            examples.AddRange(context.World.Facts.Select((f, i) => KnowledgeContexts.Fact(context.Encoder, f, i, asQuestion: varied && i % 2 == 1)));
             examples.AddRange(context.World.Captions.Select((c, i) => (c, i)).Where(x => x.c.Image.Number < ReplayCaptionsPerSpecies)
-                .Select(x => varied ? KnowledgeContexts.Caption(context.Encoder, x.c, x.i) : context.Encoder.Caption(x.c.Image.Path, x.c.Text)));
+                .Select(x => KnowledgeContexts.Caption(context.Encoder, x.c, x.i, varied)));
         }
         if (!_settings.TrainVision) Sft.SftTrainer.ApplyFreezing(context.Model, new Sft.SftOptions());
         try { return Run(context, examples, cancellationToken); }

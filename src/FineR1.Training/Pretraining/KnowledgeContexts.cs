@@ -45,6 +45,14 @@ public static class KnowledgeContexts
         return encoder.Chat(Systems[s], caption.Image.Path, instruction, Leads[l] + caption.Text);
     }
 
+    /// <summary>Caption <paramref name="index"/> in its varied context (<see cref="Caption"/>), or under the plain caption prompt.</summary>
+    public static LmExample Caption(LmExampleEncoder encoder, CaptionRecord caption, int index, bool varied) =>
+        varied ? Caption(encoder, caption, index) : encoder.Caption(caption.Image.Path, caption.Text);
+
+    /// <summary>A fact as the answer to a question (<see cref="Fact"/>), or as plain text.</summary>
+    public static LmExample Fact(LmExampleEncoder encoder, FactRecord fact, int index, bool asQuestion) =>
+        asQuestion ? Fact(encoder, fact, index) : encoder.Text(fact.Text);
+
     /// <summary>
     /// A fact as the answer to a question: the recognition fact ("A bird with … is the NAME.") answers "Which bird has
     /// …?", every other fact answers "What do you know about the NAME?".

@@ -79,13 +79,10 @@ public static class WorldKnowledgePretraining
     {
         var examples = new List<LmExample>();
         for (int i = 0; i < world.Captions.Count; i++)
-        {
-            var c = world.Captions[i];
-            examples.Add(variedContexts ? KnowledgeContexts.Caption(encoder, c, i) : encoder.Caption(c.Image.Path, c.Text));
-        }
-        for (int r = 0; r < factRepeats; r++)
+            examples.Add(KnowledgeContexts.Caption(encoder, world.Captions[i], i, variedContexts));
+        for (int r = 0; r < factRepeats; r++)        // varied: every other repeat as questions
             for (int i = 0; i < world.Facts.Count; i++)
-                examples.Add(variedContexts && r % 2 == 1 ? KnowledgeContexts.Fact(encoder, world.Facts[i], i + r) : encoder.Text(world.Facts[i].Text));
+                examples.Add(KnowledgeContexts.Fact(encoder, world.Facts[i], i + r, asQuestion: variedContexts && r % 2 == 1));
         return examples;
     }
 
