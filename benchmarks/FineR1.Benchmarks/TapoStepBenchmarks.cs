@@ -41,7 +41,8 @@ public class TapoStepBenchmarks
         var model = new Qwen2_5_VLForConditionalGeneration(config, device, gpu ? ScalarType.BFloat16 : ScalarType.Float32);
         var tokenizer = QwenTokenizer.Load(TokenizerPath(), QwenTokenizerOptions.Qwen2_5_VL);
         int size = gpu ? 448 : 56;
-        var processor = new Qwen2VLImageProcessor(gpu ? TapoPromptEncoder.RlImageOptions : new Qwen2VLImageProcessorOptions { MinPixels = 56 * 56, MaxPixels = 56 * 56 });
+        // GPU: the reference's RL pre-scaling (448² = 200,704 px, the lower limit) and the checkpoint's processor.
+        Qwen2VLImageProcessor? processor = gpu ? null : new(new Qwen2VLImageProcessorOptions { MinPixels = 56 * 56, MaxPixels = 56 * 56 });
         var samples = Enumerable.Range(0, 8).Select(i => TapoSample.Create("<image> Based on this image, what species of bird is shown?",
             "Varen Tanager", Image(i, size), Image(100 + i, size), Image(200 + i, size), $"b{i}")).ToList();
         var o = TapoOptions.FineR1_3B();
@@ -87,7 +88,7 @@ public class TapoStepBenchmarks
         return new RgbImage(size, size, px);
     }
 
-    private static string TokenizerPath()
+    internal static string TokenizerPath()
     {
         var env = Environment.GetEnvironmentVariable("FINER1_TOKENIZER");
         if (!string.IsNullOrEmpty(env)) return env;

@@ -10,7 +10,7 @@ namespace FineR1.Training.Pretraining;
 /// A small causal-LM trainer for <see cref="Qwen2_5_VLForConditionalGeneration"/>: right-padded batches of
 /// <see cref="LmExample"/>s (images through the model's own vision tower), cross-entropy on the supervised tokens only
 /// (the LM head runs on those positions alone),
-/// AdamW (<see cref="ParameterGroups.CreateAdamW"/>) with a cosine schedule and warmup, gradient clipping.
+/// AdamW (<see cref="TrainingOptimizer"/>, the tied embedding once) with a cosine schedule and warmup, gradient clipping.
 /// </summary>
 public sealed class LanguageModelTrainer : IDisposable
 {
@@ -44,8 +44,7 @@ public sealed class LanguageModelTrainer : IDisposable
         if (examples.Count == 0) throw new ArgumentException("no training examples.", nameof(examples));
         var device = _model.lm_head.weight!.device;
         var settings = new AdamWSettings(Options.LearningRate, Options.WeightDecay, ExcludeNormsAndBiasesFromDecay: true);
-        using var optimizer = ParameterGroups.CreateAdamW(_model, settings);
-        var parameters = _model.UniqueParameters().Select(p => p.Parameter).Where(p => p.requires_grad).ToList();
+        using var optimizer = TrainingOptimizer.ForModel(_model, settings, OptimizerStatePrecision.WeightDType);
         int total = StepsFor(examples.Count), warmup = (int)(Options.WarmupRatio * total), step = 0;
         var rng = new Random(Options.Seed);
         var history = new List<LmTrainingStep>(total);
@@ -58,13 +57,13 @@ public sealed class LanguageModelTrainer : IDisposable
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 double lr = Options.LearningRate * LearningRateSchedules.CosineWithWarmup(step, warmup, total);
-                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                optimizer.LearningRate = lr;
                 var batch = order.Skip(start).Take(Options.BatchSize).Select(i => examples[i]).ToList();
                 using var scope = NewDisposeScope();
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 var loss = Loss(batch, device);
                 loss.backward();
-                var result = GradientClipping.ClipAndStep(parameters, optimizer, Options.MaxGradNorm);
+                var result = GradientClipping.ClipAndStep(optimizer.Parameters, optimizer.Step, Options.MaxGradNorm);
                 step++;
                 var record = new LmTrainingStep(step, total, loss.item<float>(), lr, result.GradNorm);
                 history.Add(record);

@@ -13,15 +13,27 @@ public enum SftOverlongPolicy
     Throw,
 }
 
+/// <summary>How the token cross-entropy of an optimizer step is averaged.</summary>
+public enum SftLossNormalization
+{
+    /// <summary>Mean over each micro-batch's supervised tokens, then the mean over the step's micro-batches: what
+    /// LLaMA-Factory does for multimodal models (it turns HF Trainer's <c>num_items_in_batch</c> off when a processor is
+    /// present), hence the released Fine-R1 SFT. A token of a short micro-batch weighs more than one of a long one.</summary>
+    PerMicroBatch,
+    /// <summary>Sum over the step's micro-batches divided by all supervised tokens of the step (HF Trainer ≥ 4.46
+    /// <c>num_items_in_batch</c> for text models): every token weighs the same, accumulation equals one big batch.</summary>
+    PerOptimizerStep,
+}
+
 /// <summary>Weight and optimizer-state precision.</summary>
 public enum SftPrecision
 {
     /// <summary>Follow the model: <see cref="BFloat16"/> when its weights are bf16 (load it so on CUDA), else <see cref="Float32"/>.</summary>
     Auto,
-    /// <summary>float32 weights and TorchSharp's AdamW (exactly <c>torch.optim.AdamW</c>).</summary>
+    /// <summary>float32 weights (AdamW with float32 states: exactly <c>torch.optim.AdamW</c>).</summary>
     Float32,
-    /// <summary>bf16 weights with <see cref="Optimization.AnyPrecisionAdamW"/> keeping float32 moments and a float32
-    /// Kahan compensation buffer (docs/training-precision.md: the single-GPU equivalent of DeepSpeed's fp32 master weights).</summary>
+    /// <summary>bf16 weights with Kahan-compensated <see cref="Optimization.AnyPrecisionAdamW"/> updates, states in
+    /// <see cref="SftOptions.OptimizerStates"/> (docs/training-precision.md).</summary>
     BFloat16,
 }
 
@@ -55,6 +67,21 @@ public sealed class SftOptions
     /// <summary>Smallest image area after resizing (paper, LLaMA-Factory default <c>image_min_pixels</c>: 32·32 = 1,024).</summary>
     public long ImageMinPixels { get; set; } = 32 * 32;
 
+    /// <summary>
+    /// Resize each image into [<see cref="ImageMinPixels"/>, <see cref="ImageMaxPixels"/>] before the processor, as
+    /// LLaMA-Factory does (<see cref="Data.ImagePreScaling"/>; default on). Off hands the limits to the processor's
+    /// smart_resize instead (grids can differ by a patch row or column; large images get 5–10 % fewer tokens).
+    /// </summary>
+    public bool PreScaleImages { get; set; } = true;
+
+    /// <summary>
+    /// Turn images upright by their EXIF orientation tag (default on, as HF's <c>load_image</c> and every image viewer:
+    /// a phone photo reaches the model the way a person sees it). The reference opens files with Pillow's
+    /// <c>Image.open</c>, which ignores the tag; the benchmark datasets carry none, so this changes nothing there. Off
+    /// reproduces the reference on tagged files.
+    /// </summary>
+    public bool ApplyExifOrientation { get; set; } = true;
+
     /// <summary>Sequences per forward/backward (paper: <c>per_device_train_batch_size 4</c>).</summary>
     public int MicroBatchSize { get; set; } = 4;
 
@@ -82,6 +109,10 @@ public sealed class SftOptions
     /// <summary>AdamW ε (HF default 1e-8).</summary>
     public double AdamEpsilon { get; set; } = 1e-8;
 
+    /// <summary>Loss averaging (default <see cref="SftLossNormalization.PerMicroBatch"/>, as LLaMA-Factory for
+    /// multimodal models and so the paper's SFT).</summary>
+    public SftLossNormalization LossNormalization { get; set; } = SftLossNormalization.PerMicroBatch;
+
     /// <summary>Gradient-norm clipping (HF default <c>max_grad_norm 1.0</c>); a non-finite norm skips the step.</summary>
     public double MaxGradNorm { get; set; } = 1.0;
 
@@ -97,6 +128,14 @@ public sealed class SftOptions
 
     /// <summary>Weight precision (paper: bf16 with fp32 master weights under DeepSpeed ZeRO-3).</summary>
     public SftPrecision Precision { get; set; } = SftPrecision.Auto;
+
+    /// <summary>
+    /// dtype of the AdamW states (<see cref="Optimization.TrainingOptimizer"/>). Default float32: the reference SFT runs
+    /// DeepSpeed ZeRO-3 in bf16, which keeps fp32 master weights and fp32 Adam states; on bf16 weights float32 states
+    /// with the float32 Kahan buffer are the single-device equivalent. <see cref="Optimization.OptimizerStatePrecision.WeightDType"/>
+    /// gives bf16 states on bf16 weights (TAPO's choice, 6 bytes less per parameter).
+    /// </summary>
+    public Optimization.OptimizerStatePrecision OptimizerStates { get; set; } = Optimization.OptimizerStatePrecision.Float32;
 
     /// <summary>Recompute decoder layers in backward (LLaMA-Factory default: on; exact, see
     /// docs/lora-and-checkpointing.md). Vision blocks are checkpointed too when the vision tower is trained.</summary>

@@ -33,6 +33,8 @@ public sealed class SftOptionsValidator : IValidateOptions<SftOptions>
         Check(options.TrainVisionTower || options.TrainMultiModalProjector || options.TrainLanguageModel || options.Lora is { Enabled: true },
             "nothing to train: TrainVisionTower, TrainMultiModalProjector and TrainLanguageModel are all false and LoRA is off.");
         Check(Enum.IsDefined(options.Precision), $"Precision {options.Precision} is not defined.");
+        Check(Enum.IsDefined(options.OptimizerStates), $"OptimizerStates {options.OptimizerStates} is not defined.");
+        Check(Enum.IsDefined(options.LossNormalization), $"LossNormalization {options.LossNormalization} is not defined.");
         Check(options.SaveSteps >= 0, $"SaveSteps must be ≥ 0, got {options.SaveSteps}.");
         Check(options.KeepLastCheckpoints >= 0, $"KeepLastCheckpoints must be ≥ 0, got {options.KeepLastCheckpoints}.");
         Check(options.LoggingSteps > 0, $"LoggingSteps must be > 0, got {options.LoggingSteps}.");

@@ -18,7 +18,8 @@ namespace FineR1.Training.Sft;
 
 /// <summary>
 /// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (spec §4): next-token cross-entropy on the assistant
-/// targets only, averaged over all supervised tokens of an optimizer step; AdamW (β 0.9/0.999, ε 1e-8, weight decay
+/// targets only, averaged per micro-batch and then over the step's micro-batches (LLaMA-Factory for multimodal models;
+/// <see cref="SftOptions.LossNormalization"/>); AdamW (β 0.9/0.999, ε 1e-8, weight decay
 /// 0.1 except biases and norms), cosine schedule with linear warm-up, gradient accumulation, clipping to 1.0 with
 /// non-finite steps skipped; the vision tower and merger frozen by default. Checkpoints are HF model folders plus
 /// optimizer and trainer state, and a run resumes from the newest one exactly (same losses as an uninterrupted run).
@@ -54,13 +55,18 @@ public sealed class SftTrainer
         SftOptionsValidator.ThrowIfInvalid(options);
         _logger = logger ?? NullLogger.Instance;
         PadTokenId = tokenizer.EndOfTextId;
+        // With pre-scaling the SFT budget is applied before the processor, which keeps its checkpoint limits (as
+        // LLaMA-Factory); without it the budget goes to the processor's smart_resize.
+        var defaults = new Qwen2VLImageProcessorOptions();
+        PreScaling = options.PreScaleImages ? new ImagePreScaling(options.ImageMinPixels, options.ImageMaxPixels, QwenSideRules: true) : null;
         _processor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions
         {
-            MaxPixels = options.ImageMaxPixels,
-            MinPixels = options.ImageMinPixels,
+            MaxPixels = options.PreScaleImages ? defaults.MaxPixels : options.ImageMaxPixels,
+            MinPixels = options.PreScaleImages ? defaults.MinPixels : options.ImageMinPixels,
             PatchSize = model.Config.Vision.PatchSize,
             MergeSize = model.Config.Vision.SpatialMergeSize,
             TemporalPatchSize = model.Config.Vision.TemporalPatchSize,
+            ApplyExifOrientation = options.ApplyExifOrientation,
         });
     }
 
@@ -68,13 +74,16 @@ public sealed class SftTrainer
     /// masked from attention and loss, so the value only has to be a valid id.</summary>
     public int PadTokenId { get; init; }
 
-    /// <summary>The image processor (SFT pixel limits).</summary>
+    /// <summary>The image processor (SFT pixel limits when <see cref="SftOptions.PreScaleImages"/> is off).</summary>
     public Qwen2VLImageProcessor ImageProcessor => _processor;
+
+    /// <summary>The pixel-budget resize applied before the processor (null when <see cref="SftOptions.PreScaleImages"/> is off).</summary>
+    public ImagePreScaling? PreScaling { get; }
 
     /// <summary>Tokenizes the records (and plans their images) with the configured length policy.</summary>
     /// <exception cref="DatasetException">A record cannot be used; the message names its index.</exception>
     public IReadOnlyList<SftExample> Prepare(IReadOnlyList<SftRecord> records, string? source = null) =>
-        new SftEncoder(_tokenizer, _processor, Options.MaxLength, Options.Overlong, _logger).EncodeAll(records, source);
+        new SftEncoder(_tokenizer, _processor, Options.MaxLength, Options.Overlong, _logger, PreScaling).EncodeAll(records, source);
 
     /// <summary>
     /// Sets <c>requires_grad</c> by component (<see cref="SftOptions.TrainVisionTower"/>,
@@ -129,7 +138,9 @@ public sealed class SftTrainer
         else _model.DisableGradientCheckpointing();
 
         var trainable = o.Lora.Enabled ? _model.LoraParameters().ToList() : ApplyFreezing(_model, o);
-        using var optimizer = new SftOptimizer(trainable, o, bf16);
+        using var optimizer = TrainingOptimizer.Create(trainable,
+            new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon, ExcludeNormsAndBiasesFromDecay: true),
+            o.OptimizerStates);
         int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
         int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps;
@@ -165,15 +176,18 @@ public sealed class SftTrainer
             var stepExamples = order.Skip(start).Take(examplesPerStep).Select(i => examples[i]).ToList();
             long supervised = stepExamples.Sum(e => (long)e.SupervisedTokens);
             double lr = o.LearningRate * LearningRateSchedules.CosineWithWarmup((int)state.GlobalStep, o.WarmupSteps, (int)totalSteps);
-            optimizer.SetLearningRate(lr);
+            optimizer.LearningRate = lr;
 
             double loss = 0;
             long tokens = 0;
-            foreach (var micro in stepExamples.Chunk(o.MicroBatchSize))
+            var micros = stepExamples.Chunk(o.MicroBatchSize).ToList();
+            foreach (var micro in micros)
             {
                 using var scope = NewDisposeScope();
-                using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId);
-                var microLoss = Forward(batch, device, supervised);
+                using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId, PreScaling);
+                var microLoss = o.LossNormalization == SftLossNormalization.PerOptimizerStep
+                    ? Forward(batch, device, supervised)                    // Σ token CE / step's supervised tokens
+                    : Forward(batch, device, null) / micros.Count;          // micro-batch mean CE / micro-batches in the step
                 microLoss.backward();
                 loss += microLoss.detach().cpu().to_type(ScalarType.Float64).item<double>();
                 tokens += batch.Tokens;
@@ -209,8 +223,9 @@ public sealed class SftTrainer
         return new SftRunResult(state.GlobalStep, totalSteps, true, resumedFrom, lastCheckpoint, taken);
     }
 
-    /// <summary>One micro-batch: forward, and the summed token cross-entropy divided by the step's supervised tokens.</summary>
-    private Tensor Forward(SftBatch batch, Device device, long stepSupervisedTokens)
+    /// <summary>One micro-batch: forward, and the summed token cross-entropy divided by
+    /// <paramref name="stepSupervisedTokens"/>, or by the micro-batch's own supervised tokens when null.</summary>
+    private Tensor Forward(SftBatch batch, Device device, long? stepSupervisedTokens)
     {
         bool padded = batch.Tokens != batch.InputIds.NumberOfElements;
         var output = _model.forward(
@@ -231,7 +246,7 @@ public sealed class SftTrainer
         ["step"] = p.Step, ["epoch"] = p.Epoch, ["loss"] = p.Loss, ["learning_rate"] = p.LearningRate, ["grad_norm"] = p.GradNorm,
     };
 
-    private string Save(TrainerState state, SftOptimizer optimizer)
+    private string Save(TrainerState state, TrainingOptimizer optimizer)
     {
         state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
         using var scope = NewDisposeScope();
@@ -242,7 +257,7 @@ public sealed class SftTrainer
         return folder;
     }
 
-    private TrainerState Resume(string folder, TrainerState expected, SftOptimizer optimizer)
+    private TrainerState Resume(string folder, TrainerState expected, TrainingOptimizer optimizer)
     {
         var state = TrainingCheckpoints.ReadState(folder);
         void Require(bool ok, string what)

@@ -178,6 +178,19 @@ public sealed class TapoOptimizationOptions
     /// <summary>Recompute activations in backward to save memory (code: on).</summary>
     public bool GradientCheckpointing { get; set; } = true;
 
-    /// <summary>Freeze the vision tower (code: false, TAPO trains everything; SFT freezes it, spec §9 item 16).</summary>
+    /// <summary>
+    /// Freeze the vision tower and merger (code: false, TAPO trains everything; SFT freezes them). The trainer sets
+    /// <c>requires_grad</c> of every parameter from this at construction, so a model that went through
+    /// <see cref="Sft.SftTrainer"/> (vision frozen there) is fully trainable again in TAPO.
+    /// </summary>
     public bool FreezeVisionTower { get; set; }
+
+    /// <summary>
+    /// dtype of the AdamW states (<see cref="Optimization.TrainingOptimizer"/>). Default
+    /// <see cref="Optimization.OptimizerStatePrecision.WeightDType"/>: on bf16 weights bf16 states with Kahan-compensated
+    /// updates, the reference's <c>AnyPrecisionAdamW</c> (<c>strategy: adamw_bf16</c>); on float32 weights exactly
+    /// <c>torch.optim.AdamW</c>. <see cref="Optimization.OptimizerStatePrecision.Float32"/> keeps float32 states (and a
+    /// float32 compensation buffer) on bf16 weights: 6 bytes more per parameter, and weights ≳ 0.125 in magnitude move too.
+    /// </summary>
+    public Optimization.OptimizerStatePrecision OptimizerStates { get; set; } = Optimization.OptimizerStatePrecision.WeightDType;
 }

@@ -42,6 +42,7 @@ public sealed class TapoOptionsValidator : IValidateOptions<TapoOptions>
         Check(Enum.IsDefined(a.KlPenalty), $"Algorithm.KlPenalty {a.KlPenalty} is not defined.");
         Check(Enum.IsDefined(a.KlPrcpPenalty), $"Algorithm.KlPrcpPenalty {a.KlPrcpPenalty} is not defined.");
         Check(Enum.IsDefined(a.PositiveRolloutConditioning), $"Algorithm.PositiveRolloutConditioning {a.PositiveRolloutConditioning} is not defined.");
+        Check(Enum.IsDefined(options.Optimization.OptimizerStates), $"Optimization.OptimizerStates {options.Optimization.OptimizerStates} is not defined.");
 
         var o = options.Optimization;
         Check(o.LearningRate > 0 && double.IsFinite(o.LearningRate), $"Optimization.LearningRate must be > 0, got {o.LearningRate}.");

@@ -103,6 +103,38 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
         Assert.True(before["model.language_model.layers.0.self_attn.q_proj.weight"].Same(after["model.language_model.layers.0.self_attn.q_proj.weight"]));
     }
 
+    [Theory]
+    [InlineData(SftLossNormalization.PerMicroBatch)]
+    [InlineData(SftLossNormalization.PerOptimizerStep)]
+    public void Step_loss_is_averaged_per_micro_batch_or_per_token_as_configured(SftLossNormalization normalization)
+    {
+        using var dir = new TempDir();
+        var (examples, vocabulary) = Examples(2);
+        Assert.NotEqual(examples[0].SupervisedTokens, examples[1].SupervisedTokens);
+        var options = Options(dir.Path, epochs: 1);
+        options.MicroBatchSize = 1;                 // one step of two micro-batches with different token counts
+        options.GradientAccumulationSteps = 2;
+        options.LossNormalization = normalization;
+        Assert.Equal(SftLossNormalization.PerMicroBatch, new SftOptions().LossNormalization);   // LLaMA-Factory's multimodal default
+
+        var model = SftTestKit.NewModel(7, vocabulary.Config);
+        var sums = new double[2];
+        using (torch.no_grad())
+            for (int i = 0; i < 2; i++)
+            {
+                using var batch = SftBatch.Collate([examples[i]], vocabulary.Config, Processor, vocabulary.PadTokenId);
+                var logits = model.forward(inputIds: batch.InputIds, positionIds: batch.PositionIds, pixelValues: batch.PixelValues,
+                    imageGridThw: batch.ImageGridThw).Logits;
+                sums[i] = FineR1.Core.Modeling.LanguageModelLoss.Compute(logits, batch.Labels, numItemsInBatch: 1).ToDouble();   // Σ token CE
+            }
+        double n0 = examples[0].SupervisedTokens, n1 = examples[1].SupervisedTokens;
+        double expected = normalization == SftLossNormalization.PerMicroBatch
+            ? (sums[0] / n0 + sums[1] / n1) / 2                 // mean of the micro-batch means
+            : (sums[0] + sums[1]) / (n0 + n1);                  // mean over every token of the step
+        var step = Assert.Single(new SftTrainer(model, SftTestKit.Tokenizer, options) { PadTokenId = vocabulary.PadTokenId }.Train(examples).Steps);
+        Assert.Equal(expected, step.Loss, 1e-4 * expected);
+    }
+
     [Fact]
     public void Real_vocabulary_model_trains_one_step()
     {

@@ -57,13 +57,11 @@ public sealed class TapoTrainer : IDisposable
     private readonly IReadOnlyList<TapoSample> _samples;
     private readonly TapoRolloutEngine _engine;
     private TapoPromptLoader _loader;
-    private readonly List<Parameter> _parameters;
-    private readonly List<string> _parameterNames;
     private readonly List<Dictionary<string, double>> _logHistory = [];
     private readonly MetricsJsonlWriter? _metrics;
     private double _lastLearningRate;
-    private readonly AdamW _optimizer;
-    private readonly LambdaScheduler _scheduler;
+    private readonly TrainingOptimizer _optimizer;
+    private int _schedulerStep;
     private int _promptCounter;
 
     /// <summary>Creates the trainer; <paramref name="model"/> must be on its training device with weights loaded.</summary>
@@ -90,18 +88,16 @@ public sealed class TapoTrainer : IDisposable
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
 
         if (options.Algorithm.UseReferenceKl) _reference = FrozenCopy(model);
-        if (options.Optimization.FreezeVisionTower)
-            foreach (var p in model.model.visual.parameters()) p.requires_grad = false;
+        SetTrainable(model, options.Optimization);
         // Recompute decoder layers (and vision blocks, which TAPO trains) in backward; only active in training mode.
         if (options.Optimization.GradientCheckpointing)
             model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
         model.train();
-        var trainable = model.UniqueParameters().Where(p => p.Parameter.requires_grad).ToList();
-        _parameters = trainable.Select(p => p.Parameter).ToList();
-        _parameterNames = trainable.Select(p => p.Name).ToList();
         var o = options.Optimization;
-        _optimizer = optim.AdamW(_parameters, o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
-        _scheduler = new LambdaScheduler(_optimizer, step => LearningRateSchedules.ConstantWithWarmup(step, WarmupSteps));
+        // EasyR1 decays every parameter (no bias/norm exclusion).
+        _optimizer = TrainingOptimizer.ForModel(model, new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon),
+            o.OptimizerStates);
+        _optimizer.LearningRate = ScheduledLearningRate(0);
 
         var c = options.Checkpointing;
         if (c.OutputDir is { } output)
@@ -135,14 +131,25 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Nominal RL steps (spec §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
     public int TotalSteps => Math.Max(1, _loader.BatchesPerEpoch * Options.Rollout.PromptsPerDraw / Options.Rollout.RolloutBatchSize) * Options.Optimization.Epochs;
 
-    /// <summary>The optimizer (AdamW over every trainable parameter, tied weights once).</summary>
-    public optim.Optimizer Optimizer => _optimizer;
+    /// <summary>The optimizer (AnyPrecisionAdamW over every trainable parameter, tied weights once; see
+    /// <see cref="TapoOptimizationOptions.OptimizerStates"/>).</summary>
+    public TrainingOptimizer Optimizer => _optimizer;
+
+    /// <summary>Names of the parameters TAPO trains (set from <see cref="TapoOptimizationOptions.FreezeVisionTower"/> at construction).</summary>
+    public IReadOnlyList<string> TrainableParameterNames => _optimizer.Names;
 
     /// <summary>The checkpoint folder this trainer continued from, or null for a fresh run.</summary>
     public string? ResumedFrom { get; private set; }
 
     /// <summary>The newest checkpoint written by this trainer, or null.</summary>
     public string? LastCheckpoint { get; private set; }
+
+    /// <summary>Test hook: replaces rollout generation for one draw (its prompts and sampling seed → rollouts), e.g. to
+    /// replay another run's responses.</summary>
+    internal Func<IReadOnlyList<PreparedTapoPrompt>, ulong, IReadOnlyList<TapoRollout>>? GenerateRollouts { get; set; }
+
+    /// <summary>The rollout engine (for <see cref="GenerateRollouts"/> hooks that wrap it).</summary>
+    internal TapoRolloutEngine RolloutEngine => _engine;
 
     /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
     internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
@@ -158,7 +165,7 @@ public sealed class TapoTrainer : IDisposable
         try
         {
             var clock = Stopwatch.StartNew();
-            var (batch, draws, generated, groupsGenerated, groupsKept, generatedAccuracy) = CollectBatch(prompts, cancellationToken);
+            var (batch, draws, generated, groupsGenerated, groupsKept, generatedAccuracy, generatedReward) = CollectBatch(prompts, cancellationToken);
             var rolloutSeconds = clock.Elapsed.TotalSeconds;
 
             using var scope = NewDisposeScope();
@@ -185,8 +192,8 @@ public sealed class TapoTrainer : IDisposable
             var update = Update(batch, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, refLogProbs, advantages, cancellationToken);
             var updateSeconds = clock.Elapsed.TotalSeconds;
 
-            double lr = _scheduler.CurrentLearningRate;
-            _scheduler.Step();
+            double lr = _optimizer.LearningRate;
+            _optimizer.LearningRate = ScheduledLearningRate(++_schedulerStep);
             StepCount++;
             var lengths = batch.Select(r => r.ResponseIds.Length).ToArray();
             var metrics = update with
@@ -197,6 +204,7 @@ public sealed class TapoTrainer : IDisposable
                 Accuracy = batch.Average(r => r.Score.Accuracy),
                 FormatRate = batch.Average(r => r.Score.Format),
                 GeneratedAccuracy = generatedAccuracy,
+                GeneratedReward = generatedReward,
                 Draws = draws,
                 GroupsGenerated = groupsGenerated,
                 GroupsKept = groupsKept,
@@ -223,30 +231,31 @@ public sealed class TapoTrainer : IDisposable
     }
 
     /// <summary>The dynamic-sampling loop (spec §5.3).</summary>
-    private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy)
+    private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy, double GeneratedReward)
         CollectBatch(List<PreparedTapoPrompt> prompts, CancellationToken cancellationToken)
     {
         var a = Options.Algorithm;
         var accumulator = new DynamicBatchAccumulator<TapoRollout>(Options.Rollout.RolloutBatchSize, a.MaxDynamicSamplingTries,
             a.FilterAccuracyLow, a.FilterAccuracyHigh);
         int draws = 0, generated = 0, groups = 0;
-        double correct = 0;
+        double correct = 0, reward = 0;
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
             var draw = _loader.Next().Select(i => _encoder.Encode(_samples[i], $"p{_promptCounter++}")).ToList();
             prompts.AddRange(draw);
             ulong seed = SamplingSeed(_promptCounter);
-            var rollouts = _engine.Generate(draw, seed);
+            var rollouts = GenerateRollouts?.Invoke(draw, seed) ?? _engine.Generate(draw, seed);
             draws++;
             generated += rollouts.Count;
             groups += draw.Count;
             correct += rollouts.Sum(r => r.Score.Accuracy);
+            reward += rollouts.Sum(r => r.Score.Overall);
             accumulator.Add(rollouts, rollouts.Select(r => r.Row.GroupId).ToArray(), rollouts.Select(r => r.Score.Accuracy).ToArray());
         }
         while (!accumulator.IsComplete);
         int kept = accumulator.GroupCount;
-        return (accumulator.TakeBatch().Select(x => x.Row).ToList(), draws, generated, groups, kept, correct / generated);
+        return (accumulator.TakeBatch().Select(x => x.Row).ToList(), draws, generated, groups, kept, correct / generated, reward / generated);
     }
 
     private (Tensor Ids, Tensor Mask) ResponseTensors(IReadOnlyList<TapoRollout> batch)
@@ -315,7 +324,7 @@ public sealed class TapoTrainer : IDisposable
                     ppoKl += r.PolicyMetrics.PpoKl; clipHi += r.PolicyMetrics.ClipFractionHigher; clipLo += r.PolicyMetrics.ClipFractionLower;
                     micro++;
                 }
-                var step = GradientClipping.ClipAndStep(_parameters, _optimizer, o.MaxGradNorm);
+                var step = GradientClipping.ClipAndStep(_optimizer.Parameters, _optimizer.Step, o.MaxGradNorm);
                 if (step.Stepped) { steps++; norms += step.GradNorm; } else skipped++;
             }
         }
@@ -348,11 +357,11 @@ public sealed class TapoTrainer : IDisposable
         state.Extra["loader_epoch"] = _loader.Epoch.ToString(CultureInfo.InvariantCulture);
         state.Extra["loader_position"] = _loader.Position.ToString(CultureInfo.InvariantCulture);
         state.Extra["prompt_counter"] = _promptCounter.ToString(CultureInfo.InvariantCulture);
-        state.Extra["scheduler_step"] = _scheduler.StepCount.ToString(CultureInfo.InvariantCulture);
+        state.Extra["scheduler_step"] = _schedulerStep.ToString(CultureInfo.InvariantCulture);
         state.Extra["next_sampling_seed"] = SamplingSeed(_promptCounter + Options.Rollout.PromptsPerDraw).ToString(CultureInfo.InvariantCulture);
         using var scope = NewDisposeScope();
         LastCheckpoint = TrainingCheckpoints.Save(output,
-            new TrainingCheckpointContent(_model, _model.Config, OptimizerStates.Export(_optimizer, _parameterNames), state,
+            new TrainingCheckpointContent(_model, _model.Config, _optimizer.ExportState(), state,
                 CopyFilesFrom: Options.Checkpointing.BaseModelFolder),
             Options.Checkpointing.KeepLast);
         return LastCheckpoint;
@@ -397,14 +406,30 @@ public sealed class TapoTrainer : IDisposable
         int loaderEpoch = Extra("loader_epoch"), loaderPosition = Extra("loader_position"), promptCounter = Extra("prompt_counter"), schedulerStep = Extra("scheduler_step");
 
         CheckpointLoader.Load(_model, folder);
-        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) OptimizerStates.Import(_optimizer, _parameterNames, file);
-        for (int i = 0; i < schedulerStep; i++) _scheduler.Step();
+        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) _optimizer.ImportState(file);
+        _schedulerStep = schedulerStep;
+        _optimizer.LearningRate = ScheduledLearningRate(schedulerStep);
         _loader = new TapoPromptLoader(_samples.Count, Options.Rollout.PromptsPerDraw, Options.Rollout.Seed, loaderEpoch, loaderPosition);
         _promptCounter = promptCounter;
         if (state.TorchRngState is { } rng) TrainingCheckpoints.RestoreTorchRng(rng);
         StepCount = checked((int)state.GlobalStep);
         _lastLearningRate = state.LearningRate;
         _logHistory.AddRange(state.LogHistory);
+    }
+
+    /// <summary>LR of scheduler step <paramref name="step"/> (EasyR1: constant after a linear warmup of
+    /// <see cref="WarmupSteps"/>, 0 at step 0 when there is no warmup).</summary>
+    private double ScheduledLearningRate(int step) =>
+        Options.Optimization.LearningRate * LearningRateSchedules.ConstantWithWarmup(step, WarmupSteps);
+
+    /// <summary>
+    /// Sets <c>requires_grad</c> of every parameter from the options, whatever an earlier trainer left: all trainable,
+    /// except <c>model.visual.*</c> (vision tower and merger) when <see cref="TapoOptimizationOptions.FreezeVisionTower"/>.
+    /// </summary>
+    private static void SetTrainable(Qwen2_5_VLForConditionalGeneration model, TapoOptimizationOptions o)
+    {
+        foreach (var (name, p) in model.named_parameters())
+            p.requires_grad = !(o.FreezeVisionTower && name.StartsWith("model.visual.", StringComparison.Ordinal));
     }
 
     /// <summary>Sampling seed of the draw whose prompts end at <paramref name="promptCounter"/>.</summary>
