@@ -65,7 +65,7 @@ public sealed class FineR1Model : IDisposable
 
     /// <summary>
     /// Loads a HuggingFace model folder: <c>config.json</c>, the safetensors checkpoint (sharded or not) and
-    /// <c>tokenizer.json</c> (or <c>tokenizer.json.gz</c>).
+    /// <c>tokenizer.json</c> (or <c>tokenizer.json.gz</c>), and <c>generation_config.json</c> when present.
     /// </summary>
     /// <param name="folder">The model folder, e.g. a local copy of <c>StevenHH2000/Fine-R1-7B</c>.</param>
     /// <param name="device">Where the weights go (CPU when null).</param>
@@ -86,7 +86,10 @@ public sealed class FineR1Model : IDisposable
         try
         {
             CheckpointLoader.Load(model, folder);
-            return new FineR1Model(model, tokenizer, new Qwen2VLImageProcessor(imageOptions ?? Qwen2VLImageProcessorOptions.FineR1Evaluation));
+            return new FineR1Model(model, tokenizer, new Qwen2VLImageProcessor(imageOptions ?? Qwen2VLImageProcessorOptions.FineR1Evaluation))
+            {
+                GenerationConfig = GenerationConfig.Load(folder),
+            };
         }
         catch
         {
@@ -94,6 +97,10 @@ public sealed class FineR1Model : IDisposable
             throw;
         }
     }
+
+    /// <summary>The folder's <c>generation_config.json</c> (decoding defaults that explicit options override; see
+    /// <see cref="Generation.GenerationConfig"/>), or null when there is none or the model was not loaded from a folder.</summary>
+    public GenerationConfig? GenerationConfig { get; init; }
 
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();

@@ -32,7 +32,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         _bundle = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? new ClassifierOptions();
         if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "ClassifierOptions.BatchSize must be at least 1.");
-        _ = Options.ToGenerationOptions();   // validates the decoding values now, naming the bad one
+        _ = Options.ToGenerationOptions(_bundle.GenerationConfig);   // validates the decoding values now, naming the bad one
     }
 
     /// <summary>DI constructor.</summary>
@@ -72,7 +72,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
             using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, _bundle.Device);
             var ids = new List<int>();
             string emitted = "";
-            await foreach (var token in SequenceGenerator.StreamAsync(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(), cancellationToken)
+            await foreach (var token in SequenceGenerator.StreamAsync(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(_bundle.GenerationConfig), cancellationToken)
                                .ConfigureAwait(false))
             {
                 ids.Add((int)token.TokenId);
@@ -135,7 +135,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
             var preprocess = total.Elapsed;
             GenerationResult generated;
             using (var inputs = GenerationInputs.LeftPad(prompts.Select(p => p.Prompt).ToList(), GenerationOptions.QwenEndOfTextTokenId, _bundle.Device))
-                generated = SequenceGenerator.Generate(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(), cancellationToken: ct);
+                generated = SequenceGenerator.Generate(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(_bundle.GenerationConfig), cancellationToken: ct);
 
             var results = new List<ClassificationResult>(batch.Count);
             for (int i = 0; i < batch.Count; i++)
