@@ -18,7 +18,7 @@ using static TorchSharp.torch;
 namespace FineR1.Benchmarks;
 
 /// <summary>
-/// <c>tapo-learning OUT_DIR [--work DIR] [--steps N] [--precision bf16|fp32] [--quick] [--prepare-only]</c>: does TAPO
+/// <c>tapo-learning OUT_DIR [--work DIR] [--steps N] [--precision bf16|fp32] [--quick] [--prepare-only] [--max-seconds S]</c>: does TAPO
 /// learn in bf16? The quickstart's pipeline up to CoT SFT (FGVR-Synth world, base pretrained on world knowledge, CoT SFT;
 /// both cached under <c>--work</c>/cache, so a staged cache skips them), then <c>--steps</c> TAPO steps of the quickstart's
 /// TAPO stage (n 4, 4 groups per step, temperature 0.6, lr 3e-5) on the model in <c>--precision</c> — bf16 with the default
@@ -38,6 +38,7 @@ public static class TapoLearning
         int steps = int.Parse(Option(args, "--steps") ?? "100", CultureInfo.InvariantCulture);
         string precision = Option(args, "--precision") ?? "bf16";
         bool quick = args.Contains("--quick"), prepareOnly = args.Contains("--prepare-only");
+        double maxSeconds = double.Parse(Option(args, "--max-seconds") ?? "1e9", CultureInfo.InvariantCulture);   // stop early, keep the steps done
         var device = cuda.is_available() ? CUDA : CPU;
         var dtype = precision switch
         {
@@ -79,6 +80,14 @@ public static class TapoLearning
         recipe.Algorithm.MaxDynamicSamplingTries = 20;       // the paper's limit; the quickstart's 4 is for 8 steps
         torch.manual_seed(options.Seed);
         var rows = new List<Dictionary<string, object?>>();
+        string path = Path.Combine(output, $"tapo-learning-{precision}.json");
+        void Write() => File.WriteAllText(path, JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["precision"] = precision, ["device"] = device.ToString(), ["gpu"] = device.type == DeviceType.CUDA ? GpuName() : null,
+            ["weights"] = dtype.ToString(), ["world"] = quick ? "quick" : "default", ["lr"] = stage.LearningRate, ["n"] = stage.N,
+            ["groups_per_step"] = stage.GroupsPerStep, ["temperature"] = stage.Temperature, ["max_response_length"] = stage.MaxResponseLength,
+            ["total_seconds"] = clock.Elapsed.TotalSeconds, ["steps"] = rows,
+        }, new JsonSerializerOptions { WriteIndented = true }));
         using (var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer, processor), TripletMiner.FromSynth(world.Tapo), recipe))
         {
             Console.WriteLine($"TAPO {precision} on {device}: {steps} steps, optimizer states {trainer.Optimizer.StateDType}, Kahan {trainer.Optimizer.KahanSummation}, " +
@@ -101,18 +110,18 @@ public static class TapoLearning
                     ["seconds"] = m.RolloutSeconds + m.LogProbSeconds + m.UpdateSeconds,
                 });
                 if (s % 10 == 0 || s == 1)
+                {
                     Console.WriteLine($"step {s,4}: generated reward {m.GeneratedReward:F3}, accuracy {m.GeneratedAccuracy:F3}, {run.Elapsed.TotalSeconds:F0} s");
+                    Write();
+                }
+                if (clock.Elapsed.TotalSeconds > maxSeconds)
+                {
+                    Console.WriteLine($"step {s}: --max-seconds {maxSeconds} reached — run stopped");
+                    break;
+                }
             }
         }
-        var result = new Dictionary<string, object?>
-        {
-            ["precision"] = precision, ["device"] = device.ToString(), ["gpu"] = device.type == DeviceType.CUDA ? GpuName() : null,
-            ["weights"] = dtype.ToString(), ["world"] = quick ? "quick" : "default", ["lr"] = stage.LearningRate, ["n"] = stage.N,
-            ["groups_per_step"] = stage.GroupsPerStep, ["temperature"] = stage.Temperature, ["max_response_length"] = stage.MaxResponseLength,
-            ["total_seconds"] = clock.Elapsed.TotalSeconds, ["steps"] = rows,
-        };
-        string path = Path.Combine(output, $"tapo-learning-{precision}.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+        Write();
         Console.WriteLine($"wrote {path} ({clock.Elapsed.TotalSeconds:F0} s)");
     }
 

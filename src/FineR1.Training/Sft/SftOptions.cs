@@ -77,8 +77,8 @@ public sealed class SftOptions
     /// <summary>
     /// Turn images upright by their EXIF orientation tag (default on, as HF's <c>load_image</c> and every image viewer:
     /// a phone photo reaches the model the way a person sees it). The reference opens files with Pillow's
-    /// <c>Image.open</c>, which ignores the tag; the benchmark datasets carry none, so this changes nothing there. Off
-    /// reproduces the reference on tagged files.
+    /// <c>Image.open</c>, which ignores the tag, so the two differ only on files with a non-default orientation tag;
+    /// off reproduces the reference there.
     /// </summary>
     public bool ApplyExifOrientation { get; set; } = true;
 
