@@ -18,7 +18,7 @@ using static TorchSharp.torch;
 namespace FineR1.Benchmarks;
 
 /// <summary>
-/// <c>tapo-learning OUT_DIR [--work DIR] [--steps N] [--precision bf16|fp32] [--quick] [--prepare-only] [--max-seconds S]</c>: does TAPO
+/// <c>tapo-learning OUT_DIR [--work DIR] [--steps N] [--precision bf16|fp32] [--quick] [--prepare-only] [--max-seconds S] [--smoke]</c>: does TAPO
 /// learn in bf16? The quickstart's pipeline up to CoT SFT (FGVR-Synth world, base pretrained on world knowledge, CoT SFT;
 /// both cached under <c>--work</c>/cache, so a staged cache skips them), then <c>--steps</c> TAPO steps of the quickstart's
 /// TAPO stage (n 4, 4 groups per step, temperature 0.6, lr 3e-5) on the model in <c>--precision</c> — bf16 with the default
@@ -50,6 +50,12 @@ public static class TapoLearning
         var clock = Stopwatch.StartNew();
 
         var options = quick ? ExperimentOptions.Quick(work) : ExperimentOptions.Default(work);
+        if (args.Contains("--smoke"))   // a rehearsal of the command: one short epoch of pretraining and of CoT SFT
+            options = options with
+            {
+                Pretraining = options.Pretraining with { FactRepeats = 1, Training = options.Pretraining.Training with { Epochs = 1 } },
+                CotSft = options.CotSft with { Epochs = 1 },
+            };
         var world = FgvrSynth.Generate(options.World, Path.Combine(work, "world"));
         var pre = options.Pretraining with { Seed = options.Pretraining.Seed + options.Seed };   // as ExperimentRunner
         var processor = new Qwen2VLImageProcessor(pre.Images);
