@@ -1,5 +1,5 @@
 using FineR1.Core.Text.Rewards;
-using FineR1.Training.Synthetic;
+using FineR1.Experiments.Synthetic;
 using FineR1.Training.Tapo;
 using FineR1.Training.Tapo.Data;
 using FineR1.Training.Tapo.Rollout;
@@ -129,7 +129,7 @@ public class TapoTrainerTests
     {
         using var dir = TestPaths.NewTempDir();
         var world = FgvrSynth.Generate(FgvrSynthOptions.Quick, dir.Path);
-        var samples = TripletMiner.FromSynth(world.Tapo.Take(4));
+        var samples = SynthTapoSamples.Load(world.Tapo.Take(4));
         Assert.All(samples, s => Assert.True(s.HasUniformSize));
         var model = TapoTestWorld.Model(seed: 3);
         var o = TapoTestWorld.Options(n: 2, promptsPerDraw: 2, groups: 2, maxResponse: 4);
