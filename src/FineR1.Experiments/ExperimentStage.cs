@@ -92,7 +92,7 @@ public sealed record SupervisedStageSettings
 
     /// <summary>
     /// Train the vision tower and merger too. The paper's SFT does not (LLaMA-Factory defaults
-    /// <c>freeze_vision_tower</c> and <c>freeze_multi_modal_projector</c>; spec §9 item 16): only the language model learns,
+    /// <c>freeze_vision_tower</c> and <c>freeze_multi_modal_projector</c>; docs/method.md §9 item 16): only the language model learns,
     /// so SFT on seen species cannot reshape what the base model sees in images of unseen ones.
     /// </summary>
     public bool TrainVision { get; init; }

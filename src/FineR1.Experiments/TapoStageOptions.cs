@@ -3,7 +3,7 @@ namespace FineR1.Experiments;
 /// <summary>
 /// CPU-sized TAPO settings for the quickstart (<see cref="TapoStage"/>). Everything not listed keeps the Fine-R1-3B
 /// recipe (<see cref="FineR1.Training.Tapo.TapoOptions.FineR1_3B"/>): clip 0.2/0.28, γ = 0.01, η1 = η2 = 0.03, DAPO filter (0.01, 0.99),
-/// temperature 1.0, top-p 0.99, constant LR (step 1 runs at lr 0, spec §9 item 17).
+/// temperature 1.0, top-p 0.99, constant LR (step 1 runs at lr 0, docs/method.md §9 item 17).
 /// </summary>
 public sealed record TapoStageOptions
 {

@@ -25,7 +25,7 @@ internal static class SynthFileWriter
         File.WriteAllText(path, sb.ToString(), Utf8);
     }
 
-    /// <summary>LLaMA-Factory ShareGPT (spec §4.2): <c>[{"messages": [system, user, assistant], "images": [rel]}]</c>.</summary>
+    /// <summary>LLaMA-Factory ShareGPT (docs/method.md §4.2): <c>[{"messages": [system, user, assistant], "images": [rel]}]</c>.</summary>
     public static void WriteShareGpt(string path, IReadOnlyList<SftExample> examples, bool withReasoning)
     {
         using var stream = File.Create(path);
@@ -57,7 +57,7 @@ internal static class SynthFileWriter
         w.WriteEndObject();
     }
 
-    /// <summary>LLaMA-Factory <c>dataset_info.json</c> with the paper's registration (spec §4.2) for both files.</summary>
+    /// <summary>LLaMA-Factory <c>dataset_info.json</c> with the paper's registration (docs/method.md §4.2) for both files.</summary>
     public static void WriteDatasetInfo(string path, params (string Name, string FileName)[] datasets)
     {
         using var stream = File.Create(path);

@@ -50,7 +50,7 @@ public sealed record SftExample(SynthImage Image, string Question, IReadOnlyList
     public string DirectAnswer => SynthTurns.DirectAnswer(Answer);
 }
 
-/// <summary>A TAPO training row (spec §5.1): anchor, positive (same species, other image), negative (a seen
+/// <summary>A TAPO training row (docs/method.md §5.1): anchor, positive (same species, other image), negative (a seen
 /// one-attribute neighbour), all the same size.</summary>
 /// <param name="Anchor">The anchor image (a training shot).</param>
 /// <param name="Positive">Another training image of the same species.</param>
@@ -59,7 +59,7 @@ public sealed record SftExample(SynthImage Image, string Question, IReadOnlyList
 /// <param name="Answer">The species name.</param>
 public sealed record TapoTriplet(SynthImage Anchor, SynthImage Positive, SynthImage Negative, string Problem, string Answer);
 
-/// <summary>One evaluation question (spec §6.2).</summary>
+/// <summary>One evaluation question (docs/method.md §6.2).</summary>
 /// <param name="Image">A test image.</param>
 /// <param name="Question">One of the super-category's 10 eval questions.</param>
 /// <param name="Options">4 distinct names: the ground truth first, then 3 hard distractors (one-attribute neighbours

@@ -26,7 +26,7 @@ public enum SftPrecision
 }
 
 /// <summary>
-/// Every knob of Stage-1 chain-of-thought SFT (spec §4.3). Defaults are the released Fine-R1 recipe
+/// Every knob of Stage-1 chain-of-thought SFT (docs/method.md §4.3). Defaults are the released Fine-R1 recipe
 /// (<c>LLaMA-Factory/cot_sft_3b.sh</c>, identical for 7B) adapted to one device: the paper's 4 GPUs × 4 sequences ×
 /// 4 accumulation steps = 64 sequences per optimizer step become 4 sequences × 16 accumulation steps.
 /// Bound from configuration section <see cref="SectionName"/> and checked by <see cref="SftOptionsValidator"/>.

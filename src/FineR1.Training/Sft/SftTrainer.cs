@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Sft;
 
 /// <summary>
-/// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (spec §4): next-token cross-entropy on the assistant
+/// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (docs/method.md §4): next-token cross-entropy on the assistant
 /// targets only, averaged over all supervised tokens of an optimizer step; AdamW (β 0.9/0.999, ε 1e-8, weight decay
 /// 0.1 except biases and norms), cosine schedule with linear warm-up, gradient accumulation, clipping to 1.0 with
 /// non-finite steps skipped; the vision tower and merger frozen by default. Checkpoints are HF model folders plus

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace FineR1.Experiments.Tests.Quickstart;
 
-/// <summary>The quickstart's SFT stage trains what the paper's SFT trains (spec §9 item 16) and leaves the model trainable.</summary>
+/// <summary>The quickstart's SFT stage trains what the paper's SFT trains (docs/method.md §9 item 16) and leaves the model trainable.</summary>
 [Collection(nameof(QuickstartCollection))]
 public sealed class SupervisedStageTests
 {

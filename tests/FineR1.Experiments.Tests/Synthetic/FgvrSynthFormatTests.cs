@@ -32,7 +32,7 @@ public class FgvrSynthFormatTests(SynthWorldFixture fixture) : IClassFixture<Syn
             Assert.Contains($"/{World.SpeciesNamed(name).FolderName}/", r.ImagePaths[0].Replace('\\', '/'));
             Assert.True(World.SpeciesNamed(name).IsSeen);
         }
-        // The system prompt is the paper's, verbatim (spec §3.1).
+        // The system prompt is the paper's, verbatim (docs/method.md §3.1).
         Assert.StartsWith("A conversation between User and Assistant.", FineR1.Core.Text.Prompts.FineR1Prompts.SftSystemPrompt);
         Assert.EndsWith("<think> reasoning process here </think><answer> answer here </answer>", FineR1.Core.Text.Prompts.FineR1Prompts.SftSystemPrompt);
     }

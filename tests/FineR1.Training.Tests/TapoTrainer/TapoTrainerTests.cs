@@ -146,7 +146,7 @@ public class TapoTrainerTests
         var afterSecond = Snapshot();
 
         Assert.Equal(2, logged.Count);
-        Assert.Equal(0.0, m1.LearningRate);                                      // spec §9 item 17: lr 0 at step 1
+        Assert.Equal(0.0, m1.LearningRate);                                      // docs/method.md §9 item 17: lr 0 at step 1
         Assert.Equal(before, afterFirst);
         Assert.Equal(1e-3, m2.LearningRate);
         Assert.NotEqual(afterFirst, afterSecond);

@@ -28,7 +28,7 @@ internal static class SpeciesNames
 
     /// <summary>
     /// <paramref name="count"/> names for <paramref name="kind"/>, none a case-insensitive substring of another or of
-    /// <paramref name="taken"/> (the paper's scoring is substring containment, spec §5.2/§6.3), first words unique.
+    /// <paramref name="taken"/> (the paper's scoring is substring containment, docs/method.md §5.2/§6.3), first words unique.
     /// </summary>
     public static List<string> Make(SuperCategoryKind kind, int count, SynthRandom rng, List<string> taken)
     {

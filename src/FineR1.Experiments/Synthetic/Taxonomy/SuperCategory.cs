@@ -24,16 +24,16 @@ public sealed class SuperCategory
     public string Noun { get; }
 
     /// <summary>Folder and file-name key ("birds", "butterflies", "aircraft"); image paths contain it, so the paper's
-    /// open-world metric picks its super-category anchor word from the path (spec §6.4).</summary>
+    /// open-world metric picks its super-category anchor word from the path (docs/method.md §6.4).</summary>
     public string Key { get; }
 
     /// <summary>The fine attributes, in the order sub-categories store their values.</summary>
     public IReadOnlyList<SynthAttribute> Attributes { get; }
 
-    /// <summary>Evaluation questions (10, the paper's eval phrasings for this kind of object; spec §6.2).</summary>
+    /// <summary>Evaluation questions (10, the paper's eval phrasings for this kind of object; docs/method.md §6.2).</summary>
     public IReadOnlyList<string> EvalQuestions { get; }
 
-    /// <summary>Training questions (SFT user turns and TAPO problems; phrasings of the paper's Stage-1 data, spec §3.1).</summary>
+    /// <summary>Training questions (SFT user turns and TAPO problems; phrasings of the paper's Stage-1 data, docs/method.md §3.1).</summary>
     public IReadOnlyList<string> TrainQuestions { get; }
 
     internal SuperCategory(SuperCategoryKind kind, string noun, string key, IReadOnlyList<SynthAttribute> attributes,

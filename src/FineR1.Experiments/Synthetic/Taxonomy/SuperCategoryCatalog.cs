@@ -2,7 +2,7 @@ namespace FineR1.Experiments.Synthetic.Taxonomy;
 
 /// <summary>
 /// The fixed definitions of the three super-categories: attributes (value order matches the painters' palettes in
-/// <c>Rendering/</c>) and question phrasings taken from the paper's released data (spec §3.1, §6.2).
+/// <c>Rendering/</c>) and question phrasings taken from the paper's released data (docs/method.md §3.1, §6.2).
 /// </summary>
 public static class SuperCategoryCatalog
 {

@@ -4,7 +4,7 @@ using FineR1.Experiments.Synthetic.Taxonomy;
 namespace FineR1.Experiments.Synthetic.Text;
 
 /// <summary>
-/// The Stage-1 chain of thought in the paper's four parts (spec §4.2), each opened by its heading inside
+/// The Stage-1 chain of thought in the paper's four parts (docs/method.md §4.2), each opened by its heading inside
 /// <c>&lt;think&gt;</c> — visual analysis, candidate sub-categories, comparison, final prediction ending in
 /// "The prediction is: X" — then <c>&lt;/think&gt;\n\n&lt;answer&gt;X&lt;/answer&gt;</c>.
 /// </summary>

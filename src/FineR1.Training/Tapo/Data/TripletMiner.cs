@@ -5,7 +5,7 @@ namespace FineR1.Training.Tapo.Data;
 
 /// <summary>
 /// Builds TAPO triplets from a folder-per-class dataset (paper §4.3; the released code has no triplet construction,
-/// spec §9 item 14). For each anchor:
+/// docs/method.md §9 item 14). For each anchor:
 /// <list type="bullet">
 /// <item>positive: a random other image of the same class (seeded);</item>
 /// <item>negative class: the other class whose centroid embedding has the highest cosine similarity to the anchor's

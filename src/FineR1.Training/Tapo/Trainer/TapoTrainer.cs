@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tapo.Trainer;
 
 /// <summary>
-/// Stage-2 TAPO training (spec §5.3–§5.8, §10), one <see cref="Step"/> per RL step:
+/// Stage-2 TAPO training (docs/method.md §5.3–§5.8, §10), one <see cref="Step"/> per RL step:
 /// <list type="number">
 /// <item>Rollout: draw <c>PromptsPerDraw</c> samples, sample n responses from (q, anchor) and n from (q, positive) per
 /// prompt (one group of 2n), score them; DAPO dynamic sampling keeps groups with mean accuracy in (0.01, 0.99) and draws
@@ -132,7 +132,7 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Warmup steps of the LR schedule (<c>WarmupRatio · TotalSteps</c>, 0 in Fine-R1).</summary>
     public int WarmupSteps => (int)(Options.Optimization.WarmupRatio * TotalSteps);
 
-    /// <summary>Nominal RL steps (spec §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
+    /// <summary>Nominal RL steps (docs/method.md §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
     public int TotalSteps => Math.Max(1, _loader.BatchesPerEpoch * Options.Rollout.PromptsPerDraw / Options.Rollout.RolloutBatchSize) * Options.Optimization.Epochs;
 
     /// <summary>The optimizer (AdamW over every trainable parameter, tied weights once).</summary>
@@ -222,7 +222,7 @@ public sealed class TapoTrainer : IDisposable
         }
     }
 
-    /// <summary>The dynamic-sampling loop (spec §5.3).</summary>
+    /// <summary>The dynamic-sampling loop (docs/method.md §5.3).</summary>
     private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy)
         CollectBatch(List<PreparedTapoPrompt> prompts, CancellationToken cancellationToken)
     {
