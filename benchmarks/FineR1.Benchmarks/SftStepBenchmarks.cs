@@ -72,7 +72,7 @@ public class SftStepBenchmarks
         if (checkpointing) _model.EnableGradientCheckpointing(includeVision: trainVision);
         var trainable = SftTrainer.ApplyFreezing(_model, new SftOptions
         {
-            OutputFolder = "unused", TrainVisionTower = trainVision, TrainMultiModalProjector = trainVision,
+            TrainVisionTower = trainVision, TrainMultiModalProjector = trainVision,
         });
         _parameters = trainable.Select(t => t.Parameter).ToList();
         bool torchAdamW = Environment.GetEnvironmentVariable("FINER1_SFT_BENCH_OPTIMIZER") == "adamw" || !gpu;

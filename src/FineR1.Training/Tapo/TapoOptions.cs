@@ -1,3 +1,5 @@
+using FineR1.Training.Checkpointing;
+
 namespace FineR1.Training.Tapo;
 
 /// <summary>
@@ -19,8 +21,9 @@ public sealed class TapoOptions
     /// <summary>Optimiser, batch splitting, epochs.</summary>
     public TapoOptimizationOptions Optimization { get; set; } = new();
 
-    /// <summary>Checkpoints, resume and the metrics file (off until <see cref="TapoCheckpointOptions.OutputDir"/> is set).</summary>
-    public TapoCheckpointOptions Checkpointing { get; set; } = new();
+    /// <summary>Checkpoints, resume and the metrics file (off until <see cref="CheckpointingOptions.OutputDir"/> is set); a
+    /// checkpoint every 20 RL steps once it is.</summary>
+    public CheckpointingOptions Checkpointing { get; set; } = new() { SaveEverySteps = 20 };
 
     /// <summary>The released Fine-R1-3B recipe (the defaults).</summary>
     public static TapoOptions FineR1_3B() => new();

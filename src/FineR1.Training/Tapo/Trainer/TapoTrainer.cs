@@ -31,8 +31,8 @@ namespace FineR1.Training.Tapo.Trainer;
 /// steps, AdamW (lr 1e-6, wd 1e-2 over every parameter); the LR schedule (constant, warmup 0 → lr 0 at step 1) steps
 /// once per RL step.</item>
 /// </list>
-/// With <see cref="TapoCheckpointOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
-/// <c>metrics.jsonl</c>, every <see cref="TapoCheckpointOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
+/// With <see cref="CheckpointingOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
+/// <c>metrics.jsonl</c>, every <see cref="CheckpointingOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
 /// trainer over the same folder continues from the newest checkpoint exactly (same prompts, sampling seeds, learning
 /// rates, optimizer moments and weights as an uninterrupted run).
 /// </summary>
@@ -41,7 +41,7 @@ namespace FineR1.Training.Tapo.Trainer;
 /// var options = TapoOptions.FineR1_3B();
 /// options.Checkpointing.OutputDir = "runs/tapo";                 // resumes from runs/tapo/checkpoint-* if present
 /// using var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer), samples, options);
-/// while (trainer.StepCount &lt; trainer.TotalSteps) Console.WriteLine(trainer.Step());
+/// trainer.Train(new Progress&lt;TapoStepMetrics&gt;(Console.WriteLine), cancellationToken);   // or: one trainer.Step() at a time
 /// </code>
 /// </example>
 public sealed class TapoTrainer : IDisposable
@@ -73,8 +73,9 @@ public sealed class TapoTrainer : IDisposable
     /// <param name="options">The recipe (validated with <see cref="TapoOptionsValidator"/>).</param>
     /// <param name="reward">Reward (default <see cref="FineR1ClassificationReward"/>).</param>
     /// <param name="maxRowsPerGeneration">Rows per generation call (0 = all rows of a draw).</param>
-    /// <exception cref="ArgumentException">Invalid options, or fewer samples than one draw.</exception>
-    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="TapoCheckpointOptions.OutputDir"/>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
+    /// <exception cref="ArgumentException">Fewer samples than one draw.</exception>
+    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="CheckpointingOptions.OutputDir"/>
     /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
         TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0)
@@ -83,8 +84,7 @@ public sealed class TapoTrainer : IDisposable
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         _samples = samples ?? throw new ArgumentNullException(nameof(samples));
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        var validation = new TapoOptionsValidator().Validate(null, options);
-        if (validation.Failed) throw new ArgumentException($"invalid TAPO options: {validation.FailureMessage}", nameof(options));
+        TrainingOptionsValidation.ThrowIfInvalid(new TapoOptionsValidator(), options);
         Reward = reward ?? new FineR1ClassificationReward();
         _engine = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
@@ -147,8 +147,31 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
     internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
 
-    /// <summary>Called after every step with its metrics.</summary>
-    public event Action<TapoStepMetrics>? StepCompleted;
+    /// <summary>
+    /// Runs the remaining RL steps up to <see cref="TotalSteps"/>, reporting each step's metrics to
+    /// <paramref name="progress"/>. Cancellation is honoured between steps (and inside a step's rollout loop): a
+    /// checkpoint is written (<see cref="CheckpointingOptions.SaveOnCancel"/>, when an output folder is set) and the
+    /// steps run so far are returned.
+    /// </summary>
+    /// <returns>The metrics of the steps this call ran.</returns>
+    public IReadOnlyList<TapoStepMetrics> Train(IProgress<TapoStepMetrics>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var taken = new List<TapoStepMetrics>();
+        while (StepCount < TotalSteps)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                var c = Options.Checkpointing;
+                bool saved = Path.GetFileName(LastCheckpoint ?? ResumedFrom) == TrainingCheckpoints.FolderPrefix + StepCount;
+                if (c.OutputDir is not null && c.SaveOnCancel && !saved) SaveCheckpoint();
+                break;
+            }
+            var metrics = Step(cancellationToken);
+            taken.Add(metrics);
+            progress?.Report(metrics);
+        }
+        return taken;
+    }
 
     /// <summary>Runs one RL step (rollout, log-probs, update) and returns its metrics.</summary>
     /// <exception cref="InvalidOperationException">Dynamic sampling hit its draw limit.</exception>
@@ -213,7 +236,6 @@ public sealed class TapoTrainer : IDisposable
             _metrics?.Write(metrics.ToMetrics());
             var every = Options.Checkpointing.SaveEverySteps;
             if (Options.Checkpointing.OutputDir is not null && every > 0 && StepCount % every == 0) SaveCheckpoint();
-            StepCompleted?.Invoke(metrics);
             return metrics;
         }
         finally
@@ -328,7 +350,7 @@ public sealed class TapoTrainer : IDisposable
     }
 
     /// <summary>
-    /// Writes <c>checkpoint-{StepCount}</c> under <see cref="TapoCheckpointOptions.OutputDir"/> now: the model in HF
+    /// Writes <c>checkpoint-{StepCount}</c> under <see cref="CheckpointingOptions.OutputDir"/> now: the model in HF
     /// layout (weights in their training dtype), the AdamW state, and <c>trainer_state.json</c> with the LR-scheduler step,
     /// the prompt loader's epoch and position, the prompt counter that derives every draw's sampling seed (on CUDA the
     /// device generator is re-seeded from it for each generation call) and torch's CPU generator state.
