@@ -149,9 +149,10 @@ public sealed class TapoTrainer : IDisposable
 
     /// <summary>
     /// Runs the remaining RL steps up to <see cref="TotalSteps"/>, reporting each step's metrics to
-    /// <paramref name="progress"/>. Cancellation is honoured between steps (and inside a step's rollout loop): a
-    /// checkpoint is written (<see cref="CheckpointingOptions.SaveOnCancel"/>, when an output folder is set) and the
-    /// steps run so far are returned.
+    /// <paramref name="progress"/>. A cancellation seen between steps writes a checkpoint
+    /// (<see cref="CheckpointingOptions.SaveOnCancel"/>, when an output folder is set) and returns the steps run so far;
+    /// one seen inside a step (rollout or update loop) throws <see cref="OperationCanceledException"/> as
+    /// <see cref="Step"/> does, and the run resumes from the last checkpoint.
     /// </summary>
     /// <returns>The metrics of the steps this call ran.</returns>
     public IReadOnlyList<TapoStepMetrics> Train(IProgress<TapoStepMetrics>? progress = null, CancellationToken cancellationToken = default)
