@@ -16,7 +16,7 @@ namespace FineR1.Benchmarks;
 /// up to 256 new tokens, micro-batch 4, log-prob micro-batch 16, one optimizer step. <c>3b</c>: the real Qwen2.5-VL-3B
 /// shape with random bf16 weights on CUDA, 448×448 images (256 image tokens); <c>tiny</c>: the tiny-a sizes with the
 /// real vocabulary on the CPU, 56×56 images, 16 new tokens. Random weights never emit a stop token and score 0, so every
-/// row runs to the limit and dynamic sampling keeps the single draw (spec §5.3 quirk). The per-phase seconds of the last
+/// row runs to the limit and dynamic sampling keeps the single draw (docs/method.md §5.3 quirk). The per-phase seconds of the last
 /// step are printed after the run (<c>TAPO phases: …</c>). The tokenizer is tests/Fixtures/tokenizer (found by walking up
 /// from the binary) or <c>FINER1_TOKENIZER</c>.
 /// </summary>

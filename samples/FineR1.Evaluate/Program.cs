@@ -1,4 +1,4 @@
-// FineR1.Evaluate: the paper's benchmark (spec §6) over a dataset root and eval jsonl files; JSON + Markdown reports.
+// FineR1.Evaluate: the paper's benchmark (docs/method.md §6) over a dataset root and eval jsonl files; JSON + Markdown reports.
 using FineR1.Core.Hosting;
 using FineR1.Core.Pipeline;
 using FineR1.Inference.Classification;

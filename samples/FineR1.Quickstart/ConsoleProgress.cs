@@ -1,4 +1,4 @@
-using FineR1.Training.Experiments;
+using FineR1.Experiments;
 
 namespace FineR1.Quickstart;
 

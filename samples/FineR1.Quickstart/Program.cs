@@ -7,8 +7,8 @@ using FineR1.Core.Modeling;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Inference.Evaluation;
 using FineR1.Quickstart;
-using FineR1.Training.Experiments;
-using FineR1.Training.Pretraining;
+using FineR1.Experiments;
+using FineR1.Experiments.Pretraining;
 using static TorchSharp.torch;
 
 const string Usage = """

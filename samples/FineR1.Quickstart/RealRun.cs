@@ -4,8 +4,8 @@ using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Inference.Evaluation;
-using FineR1.Training.Experiments;
-using FineR1.Training.Pretraining;
+using FineR1.Experiments;
+using FineR1.Experiments.Pretraining;
 using static TorchSharp.torch;
 
 namespace FineR1.Quickstart;

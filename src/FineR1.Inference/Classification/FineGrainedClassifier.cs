@@ -13,7 +13,7 @@ namespace FineR1.Inference.Classification;
 /// <summary>
 /// Fine-grained visual classification with a Fine-R1 (or any Qwen2.5-VL) model: closed world (the model picks among
 /// candidates) or open world (free answer), with the reasoning split into its parts, token streaming, batches and
-/// cancellation. Prompts and decoding follow the paper's evaluation (spec §3.3, §6.3). Optionally constrains the
+/// cancellation. Prompts and decoding follow the paper's evaluation (docs/method.md §3.3, §6.3). Optionally constrains the
 /// answer to the candidates and gives each candidate a confidence (<see cref="ClassifierOptions.ConstrainToCandidates"/>,
 /// <see cref="ClassifierOptions.ComputeConfidences"/>). Calls are serialised: one model, one request batch at a time.
 /// </summary>

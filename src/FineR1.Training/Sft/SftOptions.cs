@@ -1,3 +1,5 @@
+using FineR1.Training.Checkpointing;
+
 namespace FineR1.Training.Sft;
 
 /// <summary>How a record longer than <see cref="SftOptions.MaxLength"/> is handled.</summary>
@@ -38,7 +40,7 @@ public enum SftPrecision
 }
 
 /// <summary>
-/// Every knob of Stage-1 chain-of-thought SFT (spec §4.3). Defaults are the released Fine-R1 recipe
+/// Every knob of Stage-1 chain-of-thought SFT (docs/method.md §4.3). Defaults are the released Fine-R1 recipe
 /// (<c>LLaMA-Factory/cot_sft_3b.sh</c>, identical for 7B) adapted to one device: the paper's 4 GPUs × 4 sequences ×
 /// 4 accumulation steps = 64 sequences per optimizer step become 4 sequences × 16 accumulation steps.
 /// Bound from configuration section <see cref="SectionName"/> and checked by <see cref="SftOptionsValidator"/>.
@@ -48,12 +50,10 @@ public sealed class SftOptions
     /// <summary>Configuration section the options bind to.</summary>
     public const string SectionName = "FineR1:Sft";
 
-    /// <summary>Folder where checkpoints (<c>checkpoint-{step}</c>), the final model and <c>metrics.jsonl</c> go. Required.</summary>
-    public string OutputFolder { get; set; } = "";
-
-    /// <summary>Base-model folder whose tokenizer, processor and generation files are copied into every checkpoint
-    /// (optional; without it checkpoints hold config + weights only).</summary>
-    public string? BaseModelFolder { get; set; }
+    /// <summary>Checkpoints (<c>checkpoint-{step}</c>, the last one being the final model), resume and the metrics file,
+    /// all in <see cref="CheckpointingOptions.OutputDir"/>; nothing is written while it is null. Saves every 1000 steps
+    /// (paper: <c>save_steps 1000</c>, i.e. never within its ~70 steps) and always at the end.</summary>
+    public CheckpointingOptions Checkpointing { get; set; } = new() { SaveEverySteps = 1000 };
 
     /// <summary>Maximum tokens per sequence (paper: <c>cutoff_len 4096</c>).</summary>
     public int MaxLength { get; set; } = 4096;
@@ -147,24 +147,8 @@ public sealed class SftOptions
     /// <summary>Seed of the data order and of torch's generator (HF default 42).</summary>
     public int Seed { get; set; } = 42;
 
-    /// <summary>Write a checkpoint every this many optimizer steps; 0 = only at the end (paper: <c>save_steps 1000</c>,
-    /// i.e. never within its ~70 steps).</summary>
-    public int SaveSteps { get; set; } = 1000;
-
-    /// <summary>Keep only the newest this many checkpoints; 0 = keep all (HF <c>save_total_limit</c>, default none).</summary>
-    public int KeepLastCheckpoints { get; set; } = 2;
-
-    /// <summary>Write a checkpoint when the run is cancelled, so it can resume from there (default on).</summary>
-    public bool SaveOnCancel { get; set; } = true;
-
-    /// <summary>Continue from the newest checkpoint in <see cref="OutputFolder"/> when there is one (default on).</summary>
-    public bool ResumeFromLatestCheckpoint { get; set; } = true;
-
     /// <summary>Report progress and write a metrics line every this many steps (paper: <c>logging_steps 1</c>).</summary>
     public int LoggingSteps { get; set; } = 1;
-
-    /// <summary>Metrics file name inside <see cref="OutputFolder"/> (JSON Lines; empty = none).</summary>
-    public string MetricsFileName { get; set; } = "metrics.jsonl";
 }
 
 /// <summary>LoRA settings (off in the paper). When enabled, the trainer wraps the decoder projections with

@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Sft;
 
 /// <summary>
-/// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (spec §4): next-token cross-entropy on the assistant
+/// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (docs/method.md §4): next-token cross-entropy on the assistant
 /// targets only, averaged per micro-batch and then over the step's micro-batches (LLaMA-Factory for multimodal models;
 /// <see cref="SftOptions.LossNormalization"/>); AdamW (β 0.9/0.999, ε 1e-8, weight decay
 /// 0.1 except biases and norms), cosine schedule with linear warm-up, gradient accumulation, clipping to 1.0 with
@@ -27,7 +27,7 @@ namespace FineR1.Training.Sft;
 /// <example><code>
 /// var model = new Qwen2_5_VLForConditionalGeneration(config, torch.CUDA, ScalarType.BFloat16);
 /// CheckpointLoader.Load(model, "/models/Qwen2.5-VL-3B-Instruct");
-/// var trainer = new SftTrainer(model, tokenizer, new SftOptions { OutputFolder = "runs/sft", BaseModelFolder = "/models/Qwen2.5-VL-3B-Instruct" });
+/// var trainer = new SftTrainer(model, tokenizer, new SftOptions { Checkpointing = { OutputDir = "runs/sft", BaseModelFolder = "/models/Qwen2.5-VL-3B-Instruct" } });
 /// var records = ShareGptDataset.Load("stage1-cot-sft.json", imageRoot: "/data/fgvr");
 /// var result = trainer.Train(trainer.Prepare(records, "stage1-cot-sft.json"), progress);
 /// </code></example>
@@ -52,7 +52,7 @@ public sealed class SftTrainer
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        SftOptionsValidator.ThrowIfInvalid(options);
+        TrainingOptionsValidation.ThrowIfInvalid(new SftOptionsValidator(), options);
         _logger = logger ?? NullLogger.Instance;
         PadTokenId = tokenizer.EndOfTextId;
         // With pre-scaling the SFT budget is applied before the processor, which keeps its checkpoint limits (as
@@ -111,9 +111,10 @@ public sealed class SftTrainer
         Train(Prepare(records), progress, cancellationToken);
 
     /// <summary>
-    /// Runs (or resumes, see <see cref="SftOptions.ResumeFromLatestCheckpoint"/>) training over <paramref name="examples"/>.
-    /// Cancellation is honoured between optimizer steps: a checkpoint is written (<see cref="SftOptions.SaveOnCancel"/>)
-    /// and the result says <c>Completed = false</c>.
+    /// Runs (or resumes, see <see cref="CheckpointingOptions.ResumeFromLatest"/>) training over <paramref name="examples"/>.
+    /// Cancellation is honoured between optimizer steps: a checkpoint is written (<see cref="CheckpointingOptions.SaveOnCancel"/>)
+    /// and the result says <c>Completed = false</c>. Without <see cref="CheckpointingOptions.OutputDir"/> nothing is
+    /// written (the trained weights stay in the model).
     /// </summary>
     /// <exception cref="TrainingCheckpointException">The checkpoint to resume from belongs to another run (trainer,
     /// dataset size, schedule or seed differ) or is incomplete.</exception>
@@ -146,11 +147,12 @@ public sealed class SftTrainer
         int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps;
 
         var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };
-        string? resumedFrom = o.ResumeFromLatestCheckpoint ? TrainingCheckpoints.FindLatest(o.OutputFolder) : null;
+        var c = o.Checkpointing;
+        string? resumedFrom = c.OutputDir is not null && c.ResumeFromLatest ? TrainingCheckpoints.FindLatest(c.OutputDir) : null;
         if (resumedFrom is not null) state = Resume(resumedFrom, state, optimizer);
         else torch.manual_seed(o.Seed);
 
-        var metricsPath = string.IsNullOrEmpty(o.MetricsFileName) ? null : Path.Combine(o.OutputFolder, o.MetricsFileName);
+        var metricsPath = c.OutputDir is null || string.IsNullOrEmpty(c.MetricsFileName) ? null : Path.Combine(c.OutputDir, c.MetricsFileName);
         if (metricsPath is not null) MetricsJsonlWriter.TruncateAfterStep(metricsPath, state.GlobalStep);
         using var metrics = metricsPath is null ? null : new MetricsJsonlWriter(metricsPath);
 
@@ -166,7 +168,7 @@ public sealed class SftTrainer
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                if (o.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer);
+                if (c.OutputDir is not null && c.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer);
                 _logger.LogInformation("SFT cancelled after step {Step}.", state.GlobalStep);
                 return new SftRunResult(state.GlobalStep, totalSteps, false, resumedFrom, lastCheckpoint, taken);
             }
@@ -205,7 +207,7 @@ public sealed class SftTrainer
             bool last = state.GlobalStep == totalSteps;
             var report = Report(state, loss, lr, result, tokens, supervised, meter.ElapsedSeconds);
             state.LogHistory.Add(History(report));
-            if (last || (o.SaveSteps > 0 && state.GlobalStep % o.SaveSteps == 0))
+            if (c.OutputDir is not null && (last || (c.SaveEverySteps > 0 && state.GlobalStep % c.SaveEverySteps == 0)))
             {
                 lastCheckpoint = Save(state, optimizer);
                 savedAt = state.GlobalStep;
@@ -250,9 +252,10 @@ public sealed class SftTrainer
     {
         state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
         using var scope = NewDisposeScope();
-        var folder = TrainingCheckpoints.Save(Options.OutputFolder,
-            new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: Options.BaseModelFolder),
-            Options.KeepLastCheckpoints);
+        var c = Options.Checkpointing;
+        var folder = TrainingCheckpoints.Save(c.OutputDir!,
+            new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: c.BaseModelFolder),
+            c.KeepLast);
         _logger.LogInformation("SFT checkpoint written: {Folder}.", folder);
         return folder;
     }
@@ -262,7 +265,7 @@ public sealed class SftTrainer
         var state = TrainingCheckpoints.ReadState(folder);
         void Require(bool ok, string what)
         {
-            if (!ok) throw new TrainingCheckpointException($"cannot resume: {what}. Use another OutputFolder or set ResumeFromLatestCheckpoint = false.", folder);
+            if (!ok) throw new TrainingCheckpointException($"cannot resume: {what}. Use another Checkpointing.OutputDir or set Checkpointing.ResumeFromLatest = false.", folder);
         }
         Require(state.Trainer == TrainerName, $"written by trainer '{state.Trainer}', not '{TrainerName}'");
         Require(state.DatasetSize == expected.DatasetSize, $"the checkpoint's run had {state.DatasetSize} examples, this one {expected.DatasetSize}");

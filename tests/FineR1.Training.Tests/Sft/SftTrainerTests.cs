@@ -18,15 +18,13 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
 
     private static SftOptions Options(string output, int epochs) => new()
     {
-        OutputFolder = output,
         MaxLength = 200,               // prompt (~110 tokens incl. 16 image tokens) + the start of the ≈ 130-token CoT turn
         MicroBatchSize = 2,
         GradientAccumulationSteps = 2,
         Epochs = epochs,
         LearningRate = 2e-3,
         WarmupSteps = 1,
-        SaveSteps = 0,
-        KeepLastCheckpoints = 2,
+        Checkpointing = { OutputDir = output, SaveEverySteps = 0, KeepLast = 2 },
     };
 
     private static readonly FineR1.Core.Imaging.Qwen2VLImageProcessor Processor = new(new() { MaxPixels = 768 * 768, MinPixels = 32 * 32 });
@@ -194,6 +192,18 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
     }
 
     [Fact]
+    public void Without_an_output_folder_nothing_is_written()
+    {
+        var (examples, vocabulary) = Examples(4);
+        var options = Options("unused", epochs: 1);
+        options.Checkpointing.OutputDir = null;                 // the final save (at the last step) is skipped too
+        var result = Trainer(vocabulary, options).Train(examples);
+        Assert.True(result.Completed);
+        Assert.Null(result.LastCheckpoint);
+        Assert.All(result.Steps, s => Assert.Null(s.Checkpoint));
+    }
+
+    [Fact]
     public void A_long_loop_does_not_leak_tensors_or_memory()
     {
         using var dir = new TempDir();
@@ -201,7 +211,7 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
         var live = new List<long>();
         var rss = new List<long>();
         var options = Options(dir.Path, epochs: 40);
-        options.MetricsFileName = "";
+        options.Checkpointing.MetricsFileName = "";
         Trainer(vocabulary, options).Train(examples, new Collect(p =>
         {
             live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);

@@ -8,9 +8,9 @@ using FineR1.Training.Tapo.Data;
 namespace FineR1.Training.Tapo.Rollout;
 
 /// <summary>
-/// Turns <see cref="TapoSample"/>s into model inputs as the reference does (spec §3.2, §5.3, §10 items 1–2): the user
+/// Turns <see cref="TapoSample"/>s into model inputs as the reference does (docs/method.md §3.2, §5.3, §10 items 1–2): the user
 /// turn is <see cref="FineR1Prompts.TapoFormatPrompt"/> of the problem with the image at its <c>&lt;image&gt;</c>
-/// placeholder, no system message (the template inserts Qwen's default, spec §9 item 9), generation prompt appended;
+/// placeholder, no system message (the template inserts Qwen's default, docs/method.md §9 item 9), generation prompt appended;
 /// the image-pad count comes from the anchor's grid.
 /// </summary>
 public sealed class TapoPromptEncoder

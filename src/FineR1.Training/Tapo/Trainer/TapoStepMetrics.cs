@@ -8,7 +8,7 @@ public sealed record TapoStepMetrics
 {
     /// <summary>1-based training step.</summary>
     public int Step { get; init; }
-    /// <summary>Learning rate used by this step's optimizer steps (0 at step 1: spec §9 item 17).</summary>
+    /// <summary>Learning rate used by this step's optimizer steps (0 at step 1: docs/method.md §9 item 17).</summary>
     public double LearningRate { get; init; }
     /// <summary>[reward/overall] mean overall reward of the batch.</summary>
     public double Reward { get; init; }

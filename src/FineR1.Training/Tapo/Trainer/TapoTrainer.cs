@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tapo.Trainer;
 
 /// <summary>
-/// Stage-2 TAPO training (spec §5.3–§5.8, §10), one <see cref="Step"/> per RL step:
+/// Stage-2 TAPO training (docs/method.md §5.3–§5.8, §10), one <see cref="Step"/> per RL step:
 /// <list type="number">
 /// <item>Rollout: draw <c>PromptsPerDraw</c> samples, sample n responses from (q, anchor) and n from (q, positive) per
 /// prompt (one group of 2n), score them; DAPO dynamic sampling keeps groups with mean accuracy in (0.01, 0.99) and draws
@@ -31,8 +31,8 @@ namespace FineR1.Training.Tapo.Trainer;
 /// steps, AdamW (lr 1e-6, wd 1e-2 over every parameter); the LR schedule (constant, warmup 0 → lr 0 at step 1) steps
 /// once per RL step.</item>
 /// </list>
-/// With <see cref="TapoCheckpointOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
-/// <c>metrics.jsonl</c>, every <see cref="TapoCheckpointOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
+/// With <see cref="CheckpointingOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
+/// <c>metrics.jsonl</c>, every <see cref="CheckpointingOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
 /// trainer over the same folder continues from the newest checkpoint exactly (same prompts, sampling seeds, learning
 /// rates, optimizer moments and weights as an uninterrupted run).
 /// </summary>
@@ -41,7 +41,7 @@ namespace FineR1.Training.Tapo.Trainer;
 /// var options = TapoOptions.FineR1_3B();
 /// options.Checkpointing.OutputDir = "runs/tapo";                 // resumes from runs/tapo/checkpoint-* if present
 /// using var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer), samples, options);
-/// while (trainer.StepCount &lt; trainer.TotalSteps) Console.WriteLine(trainer.Step());
+/// trainer.Train(new Progress&lt;TapoStepMetrics&gt;(Console.WriteLine), cancellationToken);   // or: one trainer.Step() at a time
 /// </code>
 /// </example>
 public sealed class TapoTrainer : IDisposable
@@ -71,8 +71,9 @@ public sealed class TapoTrainer : IDisposable
     /// <param name="options">The recipe (validated with <see cref="TapoOptionsValidator"/>).</param>
     /// <param name="reward">Reward (default <see cref="FineR1ClassificationReward"/>).</param>
     /// <param name="maxRowsPerGeneration">Rows per generation call (0 = all rows of a draw).</param>
-    /// <exception cref="ArgumentException">Invalid options, or fewer samples than one draw.</exception>
-    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="TapoCheckpointOptions.OutputDir"/>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
+    /// <exception cref="ArgumentException">Fewer samples than one draw.</exception>
+    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="CheckpointingOptions.OutputDir"/>
     /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
         TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0)
@@ -81,8 +82,7 @@ public sealed class TapoTrainer : IDisposable
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         _samples = samples ?? throw new ArgumentNullException(nameof(samples));
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        var validation = new TapoOptionsValidator().Validate(null, options);
-        if (validation.Failed) throw new ArgumentException($"invalid TAPO options: {validation.FailureMessage}", nameof(options));
+        TrainingOptionsValidation.ThrowIfInvalid(new TapoOptionsValidator(), options);
         Reward = reward ?? new FineR1ClassificationReward();
         _engine = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
@@ -128,7 +128,7 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Warmup steps of the LR schedule (<c>WarmupRatio · TotalSteps</c>, 0 in Fine-R1).</summary>
     public int WarmupSteps => (int)(Options.Optimization.WarmupRatio * TotalSteps);
 
-    /// <summary>Nominal RL steps (spec §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
+    /// <summary>Nominal RL steps (docs/method.md §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
     public int TotalSteps => Math.Max(1, _loader.BatchesPerEpoch * Options.Rollout.PromptsPerDraw / Options.Rollout.RolloutBatchSize) * Options.Optimization.Epochs;
 
     /// <summary>The optimizer (AnyPrecisionAdamW over every trainable parameter, tied weights once; see
@@ -154,8 +154,32 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
     internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
 
-    /// <summary>Called after every step with its metrics.</summary>
-    public event Action<TapoStepMetrics>? StepCompleted;
+    /// <summary>
+    /// Runs the remaining RL steps up to <see cref="TotalSteps"/>, reporting each step's metrics to
+    /// <paramref name="progress"/>. A cancellation seen between steps writes a checkpoint
+    /// (<see cref="CheckpointingOptions.SaveOnCancel"/>, when an output folder is set) and returns the steps run so far;
+    /// one seen inside a step (rollout or update loop) throws <see cref="OperationCanceledException"/> as
+    /// <see cref="Step"/> does, and the run resumes from the last checkpoint.
+    /// </summary>
+    /// <returns>The metrics of the steps this call ran.</returns>
+    public IReadOnlyList<TapoStepMetrics> Train(IProgress<TapoStepMetrics>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var taken = new List<TapoStepMetrics>();
+        while (StepCount < TotalSteps)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                var c = Options.Checkpointing;
+                bool saved = Path.GetFileName(LastCheckpoint ?? ResumedFrom) == TrainingCheckpoints.FolderPrefix + StepCount;
+                if (c.OutputDir is not null && c.SaveOnCancel && !saved) SaveCheckpoint();
+                break;
+            }
+            var metrics = Step(cancellationToken);
+            taken.Add(metrics);
+            progress?.Report(metrics);
+        }
+        return taken;
+    }
 
     /// <summary>Runs one RL step (rollout, log-probs, update) and returns its metrics.</summary>
     /// <exception cref="InvalidOperationException">Dynamic sampling hit its draw limit.</exception>
@@ -221,7 +245,6 @@ public sealed class TapoTrainer : IDisposable
             _metrics?.Write(metrics.ToMetrics());
             var every = Options.Checkpointing.SaveEverySteps;
             if (Options.Checkpointing.OutputDir is not null && every > 0 && StepCount % every == 0) SaveCheckpoint();
-            StepCompleted?.Invoke(metrics);
             return metrics;
         }
         finally
@@ -230,7 +253,7 @@ public sealed class TapoTrainer : IDisposable
         }
     }
 
-    /// <summary>The dynamic-sampling loop (spec §5.3).</summary>
+    /// <summary>The dynamic-sampling loop (docs/method.md §5.3).</summary>
     private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy, double GeneratedReward)
         CollectBatch(List<PreparedTapoPrompt> prompts, CancellationToken cancellationToken)
     {
@@ -337,7 +360,7 @@ public sealed class TapoTrainer : IDisposable
     }
 
     /// <summary>
-    /// Writes <c>checkpoint-{StepCount}</c> under <see cref="TapoCheckpointOptions.OutputDir"/> now: the model in HF
+    /// Writes <c>checkpoint-{StepCount}</c> under <see cref="CheckpointingOptions.OutputDir"/> now: the model in HF
     /// layout (weights in their training dtype), the AdamW state, and <c>trainer_state.json</c> with the LR-scheduler step,
     /// the prompt loader's epoch and position, the prompt counter that derives every draw's sampling seed (on CUDA the
     /// device generator is re-seeded from it for each generation call) and torch's CPU generator state.
