@@ -22,6 +22,7 @@ public class TokenizerBenchmarks
     private QwenChatTemplate _template = null!;
     private string _english = "";
     private string _multilingual = "";
+    private string _unspacedCjk = "";
     private int[] _englishIds = [];
     private ChatMessage[] _sftChat = [];
 
@@ -60,6 +61,9 @@ public class TokenizerBenchmarks
         _multilingual = Repeat(
             "Hello, world! 你好，世界！今天天气很好。 Привет, мир! مرحبا بالعالم 🚀장 𝟙𝟚𝟛 12345.678 it's   \t\r\n" +
             "def f(x):\n    return x ** 2  # comment\n");
+        // One pre-token of 1,000,000 CJK characters (3 MB of UTF-8): the worst case for BPE merging (docs/reliability.md).
+        var random = new Random(1);
+        _unspacedCjk = new string(Enumerable.Range(0, UnspacedChars).Select(_ => (char)(0x4E00 + random.Next(2000))).ToArray());
         _englishIds = _tokenizer.Encode(_english);
         _sftChat =
         [
@@ -80,6 +84,16 @@ public class TokenizerBenchmarks
     /// <summary>Encodes 100,000 chars mixing scripts, emoji, supplementary digits, whitespace runs and code.</summary>
     [Benchmark(OperationsPerInvoke = Chars)]
     public int[] EncodeMultilingual() => _tokenizer.Encode(_multilingual);
+
+    /// <summary>Characters of the unspaced CJK input.</summary>
+    public const int UnspacedChars = 1_000_000;
+
+    /// <summary>
+    /// Encodes 1,000,000 CJK characters without a space or punctuation (one pre-token). Target: ≤ 2 s per call on a
+    /// 2-core machine, i.e. ≥ 500,000 chars/s in the Op/s column (it was quadratic: 100,000 chars took 10.6 s).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = UnspacedChars)]
+    public int[] EncodeUnspacedCjk() => _tokenizer.Encode(_unspacedCjk);
 
     /// <summary>Decodes the ids of the English text (one operation per decoded char).</summary>
     [Benchmark(OperationsPerInvoke = Chars)]

@@ -30,7 +30,8 @@ internal static class CandidateScorer
     public static double[] LogLikelihoods(FineR1Model bundle, VisionPrompt prompt, string answerPrefix, IReadOnlyList<string> candidates)
     {
         int rows = candidates.Count;
-        var full = candidates.Select(c => bundle.Tokenizer.Encode(answerPrefix + ">" + c + "</answer>")).ToArray();
+        // The reasoning and the candidates are text: special-token strings in them are not control tokens.
+        var full = candidates.Select(c => bundle.Tokenizer.Encode(answerPrefix + ">" + c + "</answer>", splitSpecialTokens: true)).ToArray();
         int shared = SharedPrefixLength(full);
         var continuations = full.Select(ids => ids[shared..]).ToArray();       // ≥ 1 token each: candidates are distinct
         var context = prompt.Prompt.TokenIds.Concat(full[0][..shared].Select(i => (long)i)).ToArray();
