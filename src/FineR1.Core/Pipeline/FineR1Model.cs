@@ -80,8 +80,11 @@ public sealed class FineR1Model : IDisposable
         ArgumentNullException.ThrowIfNull(folder);
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
         TorchSharpNativeLoader.EnsureInstalled();
-        var config = Qwen2_5_VLConfig.Load(Path.Combine(folder, "config.json"));
+        var configFile = Path.Combine(folder, "config.json");
+        var config = Qwen2_5_VLConfig.Load(configFile);
         var tokenizer = QwenTokenizer.Load(folder, QwenTokenizerOptions.Qwen2_5_VL);
+        CheckAgainstTokenizer(config, tokenizer, configFile);
+        ModelMemory.EnsureFits(config, device ?? CPU, dtype ?? ScalarType.Float32, configFile);
         var model = new Qwen2_5_VLForConditionalGeneration(config, device ?? CPU, dtype ?? ScalarType.Float32);
         try
         {
@@ -93,6 +96,26 @@ public sealed class FineR1Model : IDisposable
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The config's special-token ids must be the tokenizer's, and its vocabulary must hold every token.</summary>
+    private static void CheckAgainstTokenizer(Qwen2_5_VLConfig config, QwenTokenizer tokenizer, string configFile)
+    {
+        void Same(int configId, int tokenizerId, string field, string token)
+        {
+            if (configId != tokenizerId)
+                throw new ConfigurationException($"'{field}' = {configId}, but the tokenizer's {token} is {tokenizerId}.", configFile);
+        }
+        Same(config.ImageTokenId, tokenizer.ImagePadId, "image_token_id", QwenSpecialTokens.ImagePad);
+        Same(config.VideoTokenId, tokenizer.VideoPadId, "video_token_id", QwenSpecialTokens.VideoPad);
+        Same(config.VisionStartTokenId, tokenizer.VisionStartId, "vision_start_token_id", QwenSpecialTokens.VisionStart);
+        Same(config.VisionEndTokenId, tokenizer.VisionEndId, "vision_end_token_id", QwenSpecialTokens.VisionEnd);
+        foreach (var (id, field) in new[] { (config.Text.BosTokenId, "bos_token_id"), (config.Text.EosTokenId, "eos_token_id") })
+            if (id is { } value && (value < 0 || value >= config.Text.VocabSize))
+                throw new ConfigurationException($"'{field}' = {value} is not a token id of the vocabulary [0, {config.Text.VocabSize}).", configFile);
+        var largest = tokenizer.AddedTokens.Max(t => t.Id);
+        if (config.Text.VocabSize <= largest)
+            throw new ConfigurationException($"'vocab_size' = {config.Text.VocabSize} is smaller than the tokenizer's ids (up to {largest}).", configFile);
     }
 
     /// <inheritdoc />
