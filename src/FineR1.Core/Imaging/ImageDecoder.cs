@@ -36,27 +36,49 @@ public static class ImageDecoder
         return Decode(bytes, path, applyExifOrientation, limits);
     }
 
+    /// <summary>
+    /// Checks that <paramref name="path"/> is an image within <paramref name="limits"/> and returns its size, reading
+    /// the file and the header only (no pixel is decoded): for refusing bad input before a long job starts.
+    /// </summary>
+    /// <exception cref="ImageProcessingException">Missing, not a regular file, too large, or not a decodable image.</exception>
+    public static (int Width, int Height) ReadSize(string path, ImageLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        limits ??= ImageLimits.Default;
+        var bytes = InputFile.ReadAllBytes(path, limits.MaxFileBytes, message => new ImageProcessingException(message, path));
+        using var codec = OpenCodec(bytes, path, limits);
+        return (codec.Info.Width, codec.Info.Height);
+    }
+
+    /// <summary>Creates the codec (header only) and checks the reported size against <paramref name="limits"/>.</summary>
+    private static SKCodec OpenCodec(ReadOnlySpan<byte> encoded, string source, ImageLimits limits)
+    {
+        if (encoded.IsEmpty) throw new ImageProcessingException("the file is empty (0 bytes).", source);
+        if (encoded.Length > limits.MaxFileBytes)
+            throw new ImageProcessingException($"{encoded.Length:N0} bytes, above the limit of {limits.MaxFileBytes:N0} (ImageLimits.MaxFileBytes).", source);
+        // The codec takes ownership of the stream it reads from; creating it reads only the header.
+        var codec = SKCodec.Create(new MemoryStream(encoded.ToArray(), writable: false), out var created);
+        if (codec is null)
+            throw new ImageProcessingException($"not a decodable image (Skia: {created}; first bytes {Hex(encoded)}).", source);
+        var size = codec.Info;
+        long pixels = (long)size.Width * size.Height;
+        string? problem = size.Width <= 0 || size.Height <= 0 ? $"image reports an invalid size {size.Width}x{size.Height}."
+            : pixels > limits.MaxPixels ? $"image is {size.Width}x{size.Height} = {pixels:N0} pixels, above the limit of {limits.MaxPixels:N0} " +
+                                          "(ImageLimits.MaxPixels; a possible decompression bomb). Nothing was decoded."
+            : null;
+        if (problem is null) return codec;
+        codec.Dispose();
+        throw new ImageProcessingException(problem, source);
+    }
+
     /// <summary>Decodes an encoded image held in memory; <paramref name="sourceName"/> names it in errors.</summary>
     /// <exception cref="ImageProcessingException">Empty, too large or corrupt data, or a format Skia does not decode.</exception>
     public static RgbImage Decode(ReadOnlySpan<byte> encoded, string? sourceName = null, bool applyExifOrientation = true, ImageLimits? limits = null)
     {
         limits ??= ImageLimits.Default;
         var source = sourceName ?? "<memory>";
-        if (encoded.IsEmpty) throw new ImageProcessingException("the file is empty (0 bytes).", source);
-        if (encoded.Length > limits.MaxFileBytes)
-            throw new ImageProcessingException($"{encoded.Length:N0} bytes, above the limit of {limits.MaxFileBytes:N0} (ImageLimits.MaxFileBytes).", source);
-        // The codec takes ownership of the stream it reads from; creating it reads only the header.
-        using var codec = SKCodec.Create(new MemoryStream(encoded.ToArray(), writable: false), out var created);
-        if (codec is null)
-            throw new ImageProcessingException($"not a decodable image (Skia: {created}; first bytes {Hex(encoded)}).", source);
+        using var codec = OpenCodec(encoded, source, limits);
         var size = codec.Info;
-        if (size.Width <= 0 || size.Height <= 0)
-            throw new ImageProcessingException($"image reports an invalid size {size.Width}x{size.Height}.", source);
-        long pixels = (long)size.Width * size.Height;
-        if (pixels > limits.MaxPixels)
-            throw new ImageProcessingException(
-                $"image is {size.Width}x{size.Height} = {pixels:N0} pixels, above the limit of {limits.MaxPixels:N0} " +
-                "(ImageLimits.MaxPixels; a possible decompression bomb). Nothing was decoded.", source);
         // Unpremultiplied RGBA, no colour space: raw stored values, like Pillow.
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         if (info.BytesSize64 > Array.MaxLength)

@@ -77,14 +77,7 @@ public sealed class FineR1Model : IDisposable
     /// <exception cref="TokenizerFormatException">Missing or invalid tokenizer.</exception>
     public static FineR1Model Load(string folder, Device? device = null, ScalarType? dtype = null, Qwen2VLImageProcessorOptions? imageOptions = null)
     {
-        ArgumentNullException.ThrowIfNull(folder);
-        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
-        TorchSharpNativeLoader.EnsureInstalled();
-        var configFile = Path.Combine(folder, "config.json");
-        var config = Qwen2_5_VLConfig.Load(configFile);
-        var tokenizer = QwenTokenizer.Load(folder, QwenTokenizerOptions.Qwen2_5_VL);
-        CheckAgainstTokenizer(config, tokenizer, configFile);
-        ModelMemory.EnsureFits(config, device ?? CPU, dtype ?? ScalarType.Float32, configFile);
+        var (config, tokenizer) = CheckFolder(folder, device, dtype);
         var model = new Qwen2_5_VLForConditionalGeneration(config, device ?? CPU, dtype ?? ScalarType.Float32);
         try
         {
@@ -96,6 +89,31 @@ public sealed class FineR1Model : IDisposable
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Everything <see cref="Load"/> checks before it allocates the model: the folder exists; <c>config.json</c> is
+    /// valid and agrees with the tokenizer; the tokenizer loads; weights are present; the weights fit in the memory
+    /// available on <paramref name="device"/> (see <see cref="ModelMemory.EnsureFits"/>). Command-line tools call it to
+    /// refuse bad input before the slow load. Returns the config and tokenizer it read.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="ConfigurationException">Missing or invalid <c>config.json</c>, or a model too large for the memory.</exception>
+    /// <exception cref="CheckpointException">No weights in the folder.</exception>
+    /// <exception cref="TokenizerFormatException">Missing or invalid tokenizer.</exception>
+    public static (Qwen2_5_VLConfig Config, QwenTokenizer Tokenizer) CheckFolder(string folder, Device? device = null, ScalarType? dtype = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
+        TorchSharpNativeLoader.EnsureInstalled();
+        var configFile = Path.Combine(folder, "config.json");
+        var config = Qwen2_5_VLConfig.Load(configFile);
+        var tokenizer = QwenTokenizer.Load(folder, QwenTokenizerOptions.Qwen2_5_VL);
+        CheckAgainstTokenizer(config, tokenizer, configFile);
+        if (!File.Exists(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName)) && !File.Exists(Path.Combine(folder, SafetensorsCheckpoint.IndexFileName)))
+            throw new CheckpointException($"no {SafetensorsCheckpoint.SingleFileName} or {SafetensorsCheckpoint.IndexFileName} (the weights).", folder);
+        ModelMemory.EnsureFits(config, device ?? CPU, dtype ?? ScalarType.Float32, configFile);
+        return (config, tokenizer);
     }
 
     /// <summary>The config's special-token ids must be the tokenizer's, and its vocabulary must hold every token.</summary>
