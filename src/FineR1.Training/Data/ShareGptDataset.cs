@@ -51,7 +51,12 @@ public static class ShareGptDataset
             int index = 0;
             foreach (var element in doc.RootElement.EnumerateArray())
             {
-                records.Add(ParseRecord(element, index, jsonPath, imageRoot, requireImages, allowImagesOutsideRoot));
+                try { records.Add(ParseRecord(element, index, jsonPath, imageRoot, requireImages, allowImagesOutsideRoot)); }
+                catch (InvalidOperationException e)
+                {
+                    // System.Text.Json reports invalid UTF-8 inside a string only when the string is read
+                    throw new DatasetException($"invalid text: {e.Message}", jsonPath, index, e);
+                }
                 index++;
             }
             return records;

@@ -172,27 +172,47 @@ public sealed class QwenTokenizer
         if (!File.Exists(file)) throw new TokenizerFormatException("tokenizer.json not found", file);
         try
         {
-            using var stream = File.OpenRead(file);
+            using var stream = IO.InputFile.OpenRead(file, MaxFileBytes, message => new TokenizerFormatException(message, file));
             return FromStream(stream, file, gzip: file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase), options);
         }
         catch (IOException e) { throw new TokenizerFormatException($"cannot read: {e.Message}", file, e); }
         catch (InvalidDataException e) { throw new TokenizerFormatException($"not a valid gzip file: {e.Message}", file, e); }
     }
 
+    /// <summary>Largest tokenizer.json read, also after gzip decompression (256 MiB; Qwen's is 11 MB).</summary>
+    public const long MaxFileBytes = 256L * 1024 * 1024;
+
     /// <summary>Reads a <c>tokenizer.json</c> from <paramref name="stream"/>; <paramref name="sourceName"/> names it in errors.</summary>
-    /// <exception cref="TokenizerFormatException">The content is not JSON or not a byte-level BPE tokenizer.</exception>
+    /// <exception cref="TokenizerFormatException">The content is not JSON, not a byte-level BPE tokenizer, or longer than <see cref="MaxFileBytes"/>.</exception>
     public static QwenTokenizer FromStream(Stream stream, string sourceName = "tokenizer.json", bool gzip = false, QwenTokenizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var buffer = new MemoryStream();
-        if (gzip)
+        try
         {
-            using var unzip = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
-            unzip.CopyTo(buffer);
+            using var source = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null;
+            CopyAtMost(source ?? stream, buffer, MaxFileBytes, sourceName);
         }
-        else stream.CopyTo(buffer);
+        catch (InvalidDataException e) { throw new TokenizerFormatException($"not a valid gzip file: {e.Message}", sourceName, e); }
         var json = TokenizerJson.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), sourceName);
-        return new QwenTokenizer(json, options ?? QwenTokenizerOptions.Default);
+        try { return new QwenTokenizer(json, options ?? QwenTokenizerOptions.Default); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            // e.g. two added tokens with the same content, which the BPE library refuses
+            throw new TokenizerFormatException($"inconsistent content ({e.Message})", sourceName, e);
+        }
+    }
+
+    private static void CopyAtMost(Stream from, Stream to, long limit, string sourceName)
+    {
+        var chunk = new byte[1 << 16];
+        int read;
+        while ((read = from.Read(chunk)) > 0)
+        {
+            if (to.Length + read > limit)
+                throw new TokenizerFormatException($"longer than {limit:N0} bytes (decompressed): not a tokenizer.json, or a decompression bomb.", sourceName);
+            to.Write(chunk, 0, read);
+        }
     }
 
     /// <summary>
