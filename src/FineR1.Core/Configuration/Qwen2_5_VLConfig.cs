@@ -51,6 +51,7 @@ public sealed record Qwen2_5_VLConfig
     {
         ArgumentNullException.ThrowIfNull(path);
         var file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
+        if (!File.Exists(file)) throw new ConfigurationException("config.json not found.", file);
         var bytes = IO.InputFile.ReadAllBytes(file, MaxFileBytes, message => new ConfigurationException(message, file));
         string json;
         try { json = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
