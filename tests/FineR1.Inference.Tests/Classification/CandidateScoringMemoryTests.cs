@@ -33,6 +33,7 @@ public sealed class CandidateScoringMemoryTests(TinyQwen tiny) : IClassFixture<T
         long before = ProcessMemory.ResetPeak();
         var scores = CandidateScorer.LogLikelihoods(tiny.Bundle, prompt, "<think>x</think>\n\n<answer", names);
         long growth = ProcessMemory.PeakResidentBytes() - before;
+        TestContext.Current.TestOutputHelper?.WriteLine($"{candidates} candidates: peak resident memory +{growth / 1e6:F0} MB");
         Assert.Equal(candidates, scores.Length);
         Assert.All(scores, s => Assert.True(double.IsFinite(s) && s < 0));
         Assert.True(growth < Limit, $"peak resident memory grew by {growth / 1e9:F2} GB for {candidates} candidates");

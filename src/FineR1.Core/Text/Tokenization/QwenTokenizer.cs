@@ -218,7 +218,7 @@ public sealed class QwenTokenizer
     /// <summary>
     /// The Microsoft.ML.Tokenizers tokenizer underneath (vocabulary, merges, all added tokens, NFC, <see cref="Qwen2PreTokenizer"/>),
     /// for APIs that take a <see cref="Tokenizer"/>. It normalizes the whole text before cutting out added tokens, so it
-    /// differs from <see cref="Encode"/> only where NFC would join an added token with the character after it
+    /// differs from <see cref="Encode(string)"/> only where NFC would join an added token with the character after it
     /// (<c>"&lt;|im_end|&gt;\u0338"</c>). It always speaks the original ids, also for a closed vocabulary.
     /// </summary>
     public Tokenizer Inner => _inner.Value;
