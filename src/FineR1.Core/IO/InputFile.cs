@@ -62,6 +62,20 @@ public static class InputFile
         }
     }
 
+    /// <summary>Copies <paramref name="from"/> to its end into <paramref name="to"/>, refusing more than <paramref name="limit"/> bytes (a decompression bomb, an endless stream).</summary>
+    public static void CopyAtMost(Stream from, Stream to, long limit, Func<string, Exception> error)
+    {
+        var chunk = new byte[1 << 16];
+        long copied = 0;
+        int read;
+        while ((read = from.Read(chunk)) > 0)
+        {
+            copied += read;
+            if (copied > limit) throw error($"longer than the limit of {limit:N0} bytes.");
+            to.Write(chunk, 0, read);
+        }
+    }
+
     /// <summary>
     /// Whether <paramref name="path"/>, resolved against <paramref name="root"/> (when relative), stays inside
     /// <paramref name="root"/>: <c>../../etc/passwd</c> and absolute paths elsewhere do not. Symbolic links are not

@@ -109,14 +109,7 @@ public static class ImageDecoder
         ArgumentNullException.ThrowIfNull(stream);
         limits ??= ImageLimits.Default;
         using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = stream.Read(chunk)) > 0)
-        {
-            if (buffer.Length + read > limits.MaxFileBytes)
-                throw new ImageProcessingException($"the stream is longer than the limit of {limits.MaxFileBytes:N0} bytes (ImageLimits.MaxFileBytes).", sourceName ?? "<memory>");
-            buffer.Write(chunk, 0, read);
-        }
+        InputFile.CopyAtMost(stream, buffer, limits.MaxFileBytes, message => new ImageProcessingException($"the stream is {message} (ImageLimits.MaxFileBytes)", sourceName ?? "<memory>"));
         return Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourceName, applyExifOrientation, limits);
     }
 

@@ -191,7 +191,8 @@ public sealed class QwenTokenizer
         try
         {
             using var source = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null;
-            CopyAtMost(source ?? stream, buffer, MaxFileBytes, sourceName);
+            IO.InputFile.CopyAtMost(source ?? stream, buffer, MaxFileBytes,
+                message => new TokenizerFormatException($"{message} (decompressed): not a tokenizer.json, or a decompression bomb", sourceName));
         }
         catch (InvalidDataException e) { throw new TokenizerFormatException($"not a valid gzip file: {e.Message}", sourceName, e); }
         var json = TokenizerJson.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), sourceName);
@@ -200,18 +201,6 @@ public sealed class QwenTokenizer
         {
             // e.g. two added tokens with the same content, which the BPE library refuses
             throw new TokenizerFormatException($"inconsistent content ({e.Message})", sourceName, e);
-        }
-    }
-
-    private static void CopyAtMost(Stream from, Stream to, long limit, string sourceName)
-    {
-        var chunk = new byte[1 << 16];
-        int read;
-        while ((read = from.Read(chunk)) > 0)
-        {
-            if (to.Length + read > limit)
-                throw new TokenizerFormatException($"longer than {limit:N0} bytes (decompressed): not a tokenizer.json, or a decompression bomb.", sourceName);
-            to.Write(chunk, 0, read);
         }
     }
 
