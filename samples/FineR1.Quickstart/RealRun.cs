@@ -19,8 +19,7 @@ internal static class RealRun
         if (!Directory.Exists(evalDir)) { Console.Error.WriteLine($"error: {evalDir} not found (expected the paper's eval/*.jsonl)."); return 2; }
         var device = cuda.is_available() ? CUDA : CPU;
         var dtype = device.type == TorchSharp.DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
-        var config = Qwen2_5_VLConfig.Load(Path.Combine(modelDir, "config.json"));
-        var tokenizer = QwenTokenizer.Load(modelDir, QwenTokenizerOptions.Qwen2_5_VL);
+        var (config, tokenizer) = FineR1.Core.Pipeline.FineR1Model.CheckFolder(modelDir, device, dtype);   // before any allocation
         Console.WriteLine($"Loading {modelDir} on {device.type} ({dtype}) ...");
         using var model = new Qwen2_5_VLForConditionalGeneration(config, device, dtype);
         CheckpointLoader.Load(model, modelDir);
