@@ -23,8 +23,9 @@ public sealed class DistributedDynamicBatch<TRow>(ICommunicator communicator, in
     private readonly ICommunicator _comm = communicator ?? throw new ArgumentNullException(nameof(communicator));
     private readonly int _target = targetGroups > 0 ? targetGroups
         : throw new ArgumentOutOfRangeException(nameof(targetGroups), targetGroups, "The batch needs at least one group.");
-    // Per draw: this rank's kept rows grouped (group order = first appearance), and every rank's kept group count.
-    private readonly List<List<(string GroupId, List<TRow> Rows)>> _kept = [];
+    // Per draw: this rank's kept groups in first-appearance order, its kept rows in their original order, and every
+    // rank's kept group count.
+    private readonly List<(List<string> Groups, List<(string GroupId, TRow Row)> Rows)> _kept = [];
     private readonly List<int[]> _groupsPerRank = [];
 
     /// <summary>Draws added so far (the same on every rank).</summary>
@@ -45,18 +46,17 @@ public sealed class DistributedDynamicBatch<TRow>(ICommunicator communicator, in
         ArgumentNullException.ThrowIfNull(accuracies);
         if (rows.Count != groupIds.Count || rows.Count != accuracies.Count)
             throw new ArgumentException($"{rows.Count} rows, {groupIds.Count} group ids and {accuracies.Count} accuracies; one each per row expected.");
-        var groups = new List<(string GroupId, List<TRow> Rows)>();
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < rows.Count; i++)
-        {
-            if (!index.TryGetValue(groupIds[i], out int g)) { g = groups.Count; index[groupIds[i]] = g; groups.Add((groupIds[i], [])); }
-            groups[g].Rows.Add(rows[i]);
-        }
+        var groups = groupIds.Distinct(StringComparer.Ordinal).ToList();                       // first-appearance order
         var keptIds = DynamicSampling.KeptGroupIds(groupIds, accuracies, low, high).ToHashSet(StringComparer.Ordinal);
         var counts = _comm.AllGatherScalars([keptIds.Count]).Select(c => (int)c[0]).ToArray();
         bool keepAll = counts.Sum() == 0;   // reference quirk, decided over the whole draw
-        if (keepAll) counts = _comm.AllGatherScalars([groups.Count]).Select(c => (int)c[0]).ToArray();
-        _kept.Add(keepAll ? groups : groups.Where(g => keptIds.Contains(g.GroupId)).ToList());
+        if (keepAll)
+        {
+            counts = _comm.AllGatherScalars([groups.Count]).Select(c => (int)c[0]).ToArray();
+            keptIds = groups.ToHashSet(StringComparer.Ordinal);
+        }
+        _kept.Add((groups.Where(keptIds.Contains).ToList(),
+            Enumerable.Range(0, rows.Count).Where(i => keptIds.Contains(groupIds[i])).Select(i => (groupIds[i], rows[i])).ToList()));
         _groupsPerRank.Add(counts);
         GroupCount += counts.Sum();
         if (!IsComplete && maxTries > 0 && Tries >= maxTries)
@@ -83,9 +83,10 @@ public sealed class DistributedDynamicBatch<TRow>(ICommunicator communicator, in
         {
             int earlierRanks = _groupsPerRank[d].Take(rank).Sum();
             int allowed = Math.Clamp(_target - before - earlierRanks, 0, _groupsPerRank[d][rank]);
-            foreach (var (id, rows) in _kept[d].Take(allowed))
-                foreach (var row in rows) mine.Add((d, id, row));
-            rowCounts[d] = _kept[d].Take(allowed).Sum(g => g.Rows.Count);
+            var first = _kept[d].Groups.Take(allowed).ToHashSet(StringComparer.Ordinal);
+            var taken = _kept[d].Rows.Where(r => first.Contains(r.GroupId)).ToList();
+            foreach (var (id, row) in taken) mine.Add((d, id, row));
+            rowCounts[d] = taken.Count;
             before += _groupsPerRank[d].Sum();
         }
         var all = _comm.AllGatherScalars(rowCounts);              // [rank][draw] rows in the batch
