@@ -139,3 +139,25 @@ public sealed class CommunicatorTests
         Assert.Equal(2 * 5 * 4, (long)(TensorPointers.DataPointer(row) - TensorPointers.DataPointer(f)));
     }
 }
+
+/// <summary>NCCL pieces that need no GPU: the unique id's layout and the library search's error.</summary>
+public sealed class NcclLibraryTests
+{
+    [Fact]
+    public void Unique_id_is_128_bytes_and_round_trips()
+    {
+        Assert.Equal(128, System.Runtime.InteropServices.Marshal.SizeOf<FineR1.Training.Distributed.Nccl.NcclUniqueId>());
+        var bytes = Enumerable.Range(0, 128).Select(i => (byte)(255 - i)).ToArray();
+        Assert.Equal(bytes, FineR1.Training.Distributed.Nccl.NcclUniqueId.FromBytes(bytes).ToArray());
+        Assert.Throws<ArgumentException>(() => FineR1.Training.Distributed.Nccl.NcclUniqueId.FromBytes(new byte[127]));
+    }
+
+    [Fact]
+    public void A_missing_library_is_reported_with_every_place_tried()
+    {
+        var e = Assert.Throws<FineR1.Training.Distributed.Nccl.NcclException>(() =>
+            FineR1.Training.Distributed.Nccl.NcclLibrary.Load("/nonexistent/libnccl.so.2"));
+        Assert.Contains("/nonexistent/libnccl.so.2", e.Message);
+        Assert.Contains("FINER1_NCCL_PATH", e.Message);
+    }
+}

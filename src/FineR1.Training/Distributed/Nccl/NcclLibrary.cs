@@ -1,19 +1,23 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FineR1.Training.Distributed.Nccl;
 
-/// <summary>NCCL's 128-byte <c>ncclUniqueId</c>, passed by value to <c>ncclCommInitRank</c>.</summary>
-[InlineArray(Size)]
+/// <summary>NCCL's 128-byte <c>ncclUniqueId</c>, passed by value to <c>ncclCommInitRank</c> (a plain blittable struct of
+/// that size, so the marshaller copies it as the C struct).</summary>
+[StructLayout(LayoutKind.Sequential, Size = Size)]
 public struct NcclUniqueId
 {
     /// <summary>Bytes in an id (<c>NCCL_UNIQUE_ID_BYTES</c>).</summary>
     public const int Size = 128;
 
-    private byte _first;
+    private byte _first;   // the layout's Size pads the struct to 128 bytes
 
     /// <summary>The id's bytes (to send to the other ranks).</summary>
-    public readonly byte[] ToArray() => ((ReadOnlySpan<byte>)this).ToArray();
+    public readonly byte[] ToArray()
+    {
+        var copy = this;
+        return MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref copy, 1)).ToArray();
+    }
 
     /// <summary>An id from the bytes another rank sent.</summary>
     /// <exception cref="ArgumentException">Not exactly <see cref="Size"/> bytes.</exception>
@@ -21,7 +25,7 @@ public struct NcclUniqueId
     {
         if (bytes.Length != Size) throw new ArgumentException($"an NCCL unique id has {Size} bytes, got {bytes.Length}.", nameof(bytes));
         var id = new NcclUniqueId();
-        bytes.CopyTo(id);
+        bytes.CopyTo(MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref id, 1)));
         return id;
     }
 }
@@ -111,9 +115,10 @@ internal sealed class NcclLibrary
                 return Bind(handle, candidate);
         }
         // libtorch zips (TorchSharp's CUDA packages) link NCCL statically into libtorch_cuda.so; its symbols may be exported.
-        if (NativeLibrary.TryLoad("libtorch_cuda.so", out var torchCuda) && NativeLibrary.TryGetExport(torchCuda, "ncclCommInitRank", out _))
+        // An explicit path is final: the user said which library to use.
+        if (string.IsNullOrEmpty(explicitPath) && NativeLibrary.TryLoad("libtorch_cuda.so", out var torchCuda) && NativeLibrary.TryGetExport(torchCuda, "ncclCommInitRank", out _))
             return Bind(torchCuda, "libtorch_cuda.so (NCCL linked in)");
-        tried.Add("libtorch_cuda.so exports");
+        if (string.IsNullOrEmpty(explicitPath)) tried.Add("libtorch_cuda.so exports");
         throw new NcclException(
             $"NCCL (libnccl.so.2) not found. Tried: {string.Join("; ", tried)}. Install PyTorch's CUDA wheel (it ships nvidia/nccl/lib/libnccl.so.2) " +
             $"or NVIDIA's libnccl2, or set {PathVariable} to the library's path.");
