@@ -57,6 +57,16 @@ internal static class DistributedTestKit
     /// updates; any change in summation order then flips them. With ε = 1e-5 such noise moves a weight by at most ~lr·1e-5,
     /// while real gradients (≥ 1e-4 here) still get Adam's normalised steps.
     /// </summary>
+    /// <summary>
+    /// Back-propagates rank <paramref name="rank"/>'s share of step <paramref name="step"/>: micro-batches j (of
+    /// <paramref name="microBatches"/>) with j mod <paramref name="world"/> = rank, each loss divided by the step's tokens.
+    /// </summary>
+    public static void Backward(Qwen2_5_VLForConditionalGeneration model, int step, int microBatches, int rank = 0, int world = 1)
+    {
+        foreach (int j in Enumerable.Range(0, microBatches).Where(j => j % world == rank))
+            using (NewDisposeScope()) Loss(model, Tokens(step, j), microBatches * 2 * 11).backward();
+    }
+
     public static AdamWSettings AdamW { get; } = new(LearningRate: 3e-3, WeightDecay: 0.1, Epsilon: 1e-5);
 
     public static bool Decays(string name) => !ParameterGroups.IsNoDecayName(name);
@@ -75,9 +85,7 @@ internal static class DistributedTestKit
             ScalarType.Float32, kahan);
         for (int step = 0; step < steps; step++)
         {
-            long stepTokens = microBatches * 2 * 11;
-            for (int j = 0; j < microBatches; j++)
-                using (NewDisposeScope()) Loss(model, Tokens(step, j), stepTokens).backward();
+            Backward(model, step, microBatches);
             using (NewDisposeScope())
                 GradientClipping.ClipAndStep(trainable.Select(t => t.Parameter).ToList(), () => { decay.Step(); noDecay.Step(); }, maxNorm);
         }
