@@ -20,4 +20,15 @@ if [ "${STAGE_TESTS:-1}" = 1 ]; then
   rm -rf "$t"/CodeCoverage "$t"/alpine "$t"/ubuntu "$t"/macos "$t"/x64 "$t"/x86 "$t"/arm64 "$t"/Microsoft.CodeCoverage* \
     "$t"/Fixtures/sft "$t"/Fixtures/eval "$t"/Fixtures/imaging "$t"/Fixtures/siglip_text "$t"/Fixtures/tokenizer .gpu/*.publish.log
 fi
+# STAGE_TRAINING_TESTS=1: the Training test project too (its Category=Gpu tests: NCCL and ZeRO-2 on CUDA). They build
+# their tiny models in code, so fixtures and the drawing library are dropped.
+if [ "${STAGE_TRAINING_TESTS:-0}" = 1 ]; then
+  rm -rf .gpu/FineR1.Training.Tests
+  dotnet publish tests/FineR1.Training.Tests/FineR1.Training.Tests.csproj -c Release -r linux-x64 --self-contained false -o .gpu/FineR1.Training.Tests > .gpu/training-tests.publish.log 2>&1 \
+    || { tail -n 30 .gpu/training-tests.publish.log; exit 1; }
+  t=.gpu/FineR1.Training.Tests
+  find "$t" -maxdepth 1 \( -name 'libtorch*.so*' -o -name 'libc10*.so*' -o -name 'libgomp*.so*' -o -name 'libshm*.so' -o -name 'lib*backend*.so' \
+       -o -name 'libaoti_custom_ops.so' -o -name 'libtorchbind_test.so' -o -name libSkiaSharp.so \) -delete
+  rm -rf "$t"/CodeCoverage "$t"/alpine "$t"/ubuntu "$t"/macos "$t"/x64 "$t"/x86 "$t"/arm64 "$t"/Microsoft.CodeCoverage* "$t"/Fixtures .gpu/*.publish.log
+fi
 echo "after trimming: $(du -sh .gpu | cut -f1)"
