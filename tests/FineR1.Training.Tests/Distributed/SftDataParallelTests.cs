@@ -15,8 +15,9 @@ public sealed class SftDataParallelTests(SftSynthFixture data, ITestOutputHelper
 
     private static SftOptions Options(string folder, int accumulation) => new()
     {
-        OutputFolder = folder, MaxLength = 160, MicroBatchSize = 1, GradientAccumulationSteps = accumulation, Epochs = 1,
-        LearningRate = 2e-3, WarmupSteps = 0, SaveSteps = 0,
+        Checkpointing = { OutputDir = folder, SaveEverySteps = 0 },
+        MaxLength = 160, MicroBatchSize = 1, GradientAccumulationSteps = accumulation, Epochs = 1,
+        LearningRate = 2e-3, WarmupSteps = 0,
         AdamEpsilon = 1e-5,   // see DistributedTestKit.AdamW: keeps the key biases' zero-gradient noise from dominating
     };
 
