@@ -67,7 +67,8 @@ return await CliApp.RunAsync(args, Usage, async app =>
     }
     var torchDevice = DeviceSelector.Resolve(device);
     var torchDType = DeviceSelector.ResolveDType(dtype, torchDevice);
-    FineR1Model.CheckFolder(CliArgs.ExistingFolder("model folder", positional[0]), torchDevice, torchDType);
+    var (config, tokenizer) = FineR1Model.CheckFolder(CliArgs.ExistingFolder("model folder", positional[0]), torchDevice, torchDType);
+    foreach (var request in requests) FineGrainedClassifier.Validate(request, options, tokenizer, config);
 
     Console.Error.WriteLine($"loading {positional[0]} on {torchDevice} …");
     using var model = FineR1Model.Load(positional[0], torchDevice, torchDType);
