@@ -162,7 +162,7 @@ public class GenerationParityTests
     }
 
     /// <summary>Keeps a CPU copy of every logits tensor the loop receives.</summary>
-    private sealed class RecordingModel(IGenerationModel inner) : IGenerationModel
+    internal sealed class RecordingModel(IGenerationModel inner) : IGenerationModel
     {
         public List<Tensor> Logits { get; } = [];
         public Device Device => inner.Device;
@@ -183,7 +183,7 @@ public class GenerationParityTests
         }
     }
 
-    private static long[] Grid(JsonElement image) => [.. image.GetProperty("grid_thw").EnumerateArray().Select(e => e.GetInt64())];
+    internal static long[] Grid(JsonElement image) => [.. image.GetProperty("grid_thw").EnumerateArray().Select(e => e.GetInt64())];
 
     /// <summary>Greedy with the stop ids of the fixture's generation_config (HF generate used them too).</summary>
     private static GenerationOptions Options(string folder, int maxNewTokens)
