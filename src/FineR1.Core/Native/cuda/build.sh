@@ -18,8 +18,9 @@ done
 flags=(-O2 -std=c++17 -shared -fPIC -D_GLIBCXX_USE_CXX11_ABI=$abi
   -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include" -I"$cuda_include")
 # Exported: the extern "C" f1_* functions only (everything else hidden).
+# NEEDED: libc10, libc10_cuda, libtorch_cpu, libtorch_cuda (+ libstdc++/libc); no cudart (it comes with libtorch_cuda).
 g++ "${flags[@]}" -Wl,--version-script="$here/exports.map" "$here/finer1_cuda.cpp" \
-  -L"$torch_dir/lib" -lc10 -lc10_cuda -ltorch_cpu -ltorch_cuda -Wl,--no-as-needed -o "$out/libfiner1_cuda.so"
+  -L"$torch_dir/lib" -Wl,--no-as-needed -lc10 -lc10_cuda -ltorch_cpu -ltorch_cuda -o "$out/libfiner1_cuda.so"
 {
   echo "library: libfiner1_cuda.so"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -srm)"
