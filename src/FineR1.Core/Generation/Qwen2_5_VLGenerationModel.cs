@@ -59,6 +59,17 @@ public sealed class Qwen2_5_VLGenerationModel : IGenerationModel
     /// <summary>Receives one message when <see cref="DecodeBackend.Auto"/> cannot use CUDA graphs on a CUDA device.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
+    /// <summary>
+    /// Frees what the static decode path keeps per model between calls — the fused projection weights, the idle batch
+    /// buckets (KV caches, step buffers) and their CUDA graphs — e.g. before a memory-hungry training phase. The next
+    /// generation allocates them again. Returns false when the model had none.
+    /// </summary>
+    public static bool ReleaseDecodeState(Qwen2_5_VLForConditionalGeneration model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return DecodeEngine.Release(model);
+    }
+
     /// <summary>dtype of the weights (and of the KV cache).</summary>
     public ScalarType DType { get; }
 

@@ -29,6 +29,21 @@ internal sealed class DecodeEngine
 
     public static DecodeEngine For(Qwen2_5_VLForConditionalGeneration model) => Engines.GetValue(model, m => new DecodeEngine(m));
 
+    /// <summary>Frees the engine of <paramref name="model"/> (fused weights, idle buckets, graphs); false when it has
+    /// none. Buckets still in use by a session are freed when the garbage collector finalises them.</summary>
+    public static bool Release(Qwen2_5_VLForConditionalGeneration model)
+    {
+        if (!Engines.TryGetValue(model, out var engine)) return false;
+        Engines.Remove(model);
+        lock (engine._gate)
+        {
+            foreach (var b in engine._buckets.Where(b => !b.InUse)) b.Dispose();
+            engine._buckets.Clear();
+        }
+        engine.Step.Dispose();
+        return true;
+    }
+
     public static long CapacityFor(long tokens) => (tokens + CapacityQuantum - 1) / CapacityQuantum * CapacityQuantum;
 
     /// <summary>An idle bucket of <paramref name="rows"/> × <paramref name="capacity"/>, or a new one.</summary>

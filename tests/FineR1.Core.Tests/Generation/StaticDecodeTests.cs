@@ -120,5 +120,12 @@ public class StaticDecodeTests
         Run(DecodeBackend.Static, [[10, 11, 12, 13, 14, 15], [20, 21]]);
         long[][] second = [[33, 34], [35, 36, 37, 38, 39]];
         Assert.Equal(Run(DecodeBackend.Reference, second), Run(DecodeBackend.Static, second));
+
+        // Releasing frees the state; the next call builds it again and still matches.
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(Qwen2_5_VLGenerationModel.ReleaseDecodeState(loaded.Model));
+        Assert.True(DisposeScopeManager.Statistics.ThreadTotalLiveCount < live);
+        Assert.False(Qwen2_5_VLGenerationModel.ReleaseDecodeState(loaded.Model));
+        Assert.Equal(Run(DecodeBackend.Reference, second), Run(DecodeBackend.Static, second));
     }
 }
