@@ -12,54 +12,58 @@ namespace FineR1.Sdk.Tests.Packaging;
 /// README's classification example on a tiny model.
 /// </summary>
 [Trait("Category", "Packaging")]
-public sealed partial class PackedPackagesTests
+public sealed partial class PackedPackagesTests(PackedFeed feed) : IClassFixture<PackedFeed>
 {
-    private static readonly string[] Packages = ["FineR1.Core", "FineR1.Inference", "FineR1.Training"];
+    [Fact]
+    public void Each_package_has_licence_repository_symbols_readme_and_no_native_dependency()
+    {
+        foreach (var p in PackedFeed.Packages) CheckPackage(feed.Folder, p, feed.Version);
+    }
 
     [Fact]
-    public async Task Packed_packages_build_and_run_the_readme_example_in_a_fresh_app()
+    public async Task The_readme_example_runs_in_a_fresh_app_against_the_packages()
     {
-        var root = TestPaths.RepositoryRoot;
-        // A version of its own, so the consumer never restores a stale copy from the global package cache.
-        var version = $"0.0.0-ci.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         using var work = TestPaths.NewTempDir();
-        var feed = Path.Combine(work.Path, "feed");
-        try
+        var model = Path.Combine(work.Path, "model");
+        Directory.CreateDirectory(model);
+        using (var tiny = new TinyQwen())
         {
-            foreach (var p in Packages)
-                (await DotnetCli.DotnetAsync(root, "pack", $"src/{p}/{p}.csproj", "-c", "Release", "-o", feed, "-nologo",
-                    $"-p:Version={version}")).EnsureSuccess($"dotnet pack {p}");
-
-            foreach (var p in Packages) CheckPackage(feed, p, version);
-
-            var app = Path.Combine(work.Path, "app");
-            Directory.CreateDirectory(app);
-            var model = Path.Combine(work.Path, "model");
-            Directory.CreateDirectory(model);
-            using (var tiny = new TinyQwen())
-            {
-                CheckpointWriter.Save(tiny.Bundle.Model, model, new CheckpointSaveOptions { Config = tiny.Bundle.Config });
-                File.Copy(TinyQwen.TokenizerFile, Path.Combine(model, "tokenizer.json.gz"));
-            }
-            WriteConsumerApp(app, feed, version, ReadmeClassificationExample(root));
-
-            (await DotnetCli.DotnetAsync(app, "build", "-c", "Release", "-nologo")).EnsureSuccess("building the fresh app");
-            var run = (await DotnetCli.DotnetAsync(app, "run", "-c", "Release", "--no-build", "--", model, TinyQwen.Image0))
-                .EnsureSuccess("running the README example");
-            foreach (var name in new[] { "Painted Bunting", "Indigo Bunting", "Lazuli Bunting", "Varied Bunting" })
-                Assert.Contains(name + ":", run.Output);
+            CheckpointWriter.Save(tiny.Bundle.Model, model, new CheckpointSaveOptions { Config = tiny.Bundle.Config });
+            File.Copy(TinyQwen.TokenizerFile, Path.Combine(model, "tokenizer.json.gz"));
         }
-        finally
-        {
-            // The global package cache keeps every restored version; this run's are of no further use.
-            var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            foreach (var p in Packages)
+        var app = Path.Combine(work.Path, "app");
+        WriteConsumerApp(app, feed, ReadmeClassificationExample(TestPaths.RepositoryRoot), withBackend: true);
+        (await DotnetCli.DotnetAsync(app, "build", "-c", "Release", "-nologo")).EnsureSuccess("building the fresh app");
+        var run = (await DotnetCli.DotnetAsync(app, "run", "-c", "Release", "--no-build", "--", model, TinyQwen.Image0))
+            .EnsureSuccess("running the README example");
+        foreach (var name in new[] { "Painted Bunting", "Indigo Bunting", "Lazuli Bunting", "Varied Bunting" })
+            Assert.Contains(name + ":", run.Output);
+    }
+
+    [Fact]
+    public async Task Without_a_libtorch_backend_the_app_starts_and_is_told_which_package_to_add()
+    {
+        using var work = TestPaths.NewTempDir();
+        var app = Path.Combine(work.Path, "app");
+        WriteConsumerApp(app, feed, """
+            Console.WriteLine("Main ran");
+            try
             {
-                var dir = Path.Combine(cache, p.ToLowerInvariant(), version);
-                try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); } catch (IOException) { }
+                using var model = FineR1.Core.Pipeline.FineR1Model.Load(AppContext.BaseDirectory);
             }
-        }
+            catch (FineR1.Core.Native.LibTorchNotFoundException e)
+            {
+                Console.WriteLine(e.Message);
+                return 3;
+            }
+            return 0;
+            """, withBackend: false);
+        (await DotnetCli.DotnetAsync(app, "build", "-c", "Release", "-nologo")).EnsureSuccess("building the app without a backend");
+        var run = await DotnetCli.DotnetAsync(app, "run", "-c", "Release", "--no-build");
+        Assert.True(run.ExitCode == 3, $"exit {run.ExitCode}:\n{run.Output}");
+        Assert.Contains("Main ran", run.Output);
+        foreach (var package in new[] { "TorchSharp-cpu", "libtorch-cuda-12.8-linux-x64", "libtorch-cuda-12.8-win-x64" })
+            Assert.Contains(package, run.Output);
     }
 
     /// <summary>Licence, repository (URL and commit, for Source Link), symbols, README links, dependencies.</summary>
@@ -109,8 +113,9 @@ public sealed partial class PackedPackagesTests
     }
 
     /// <summary>A console app as a user writes it, outside the repository (none of its build files apply).</summary>
-    private static void WriteConsumerApp(string app, string feed, string version, string program)
+    private static void WriteConsumerApp(string app, PackedFeed feed, string program, bool withBackend)
     {
+        Directory.CreateDirectory(app);
         string Pinned(string id) => XDocument.Load(Path.Combine(TestPaths.RepositoryRoot, "Directory.Packages.props"))
             .Descendants("PackageVersion").Single(e => e.Attribute("Include")!.Value == id).Attribute("Version")!.Value;
         File.WriteAllText(Path.Combine(app, "app.csproj"), $"""
@@ -122,8 +127,8 @@ public sealed partial class PackedPackagesTests
                 <Nullable>enable</Nullable>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="FineR1.Inference" Version="{version}" />
-                <PackageReference Include="TorchSharp-cpu" Version="{Pinned("TorchSharp-cpu")}" />
+                <PackageReference Include="FineR1.Inference" Version="{feed.Version}" />
+                {(withBackend ? $"<PackageReference Include=\"TorchSharp-cpu\" Version=\"{Pinned("TorchSharp-cpu")}\" />" : "")}
                 <PackageReference Include="SkiaSharp.NativeAssets.Linux.NoDependencies" Version="{Pinned("SkiaSharp.NativeAssets.Linux.NoDependencies")}" />
               </ItemGroup>
             </Project>
@@ -133,7 +138,7 @@ public sealed partial class PackedPackagesTests
             <configuration>
               <packageSources>
                 <clear />
-                <add key="local" value="{feed}" />
+                <add key="local" value="{feed.Folder}" />
                 <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
             </configuration>
@@ -146,4 +151,38 @@ public sealed partial class PackedPackagesTests
 
     [GeneratedRegex(@"```csharp\r?\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
+}
+
+/// <summary>The three packages packed once per test class, with a version of their own, into a temporary folder feed.</summary>
+public sealed class PackedFeed : IAsyncLifetime
+{
+    public static readonly string[] Packages = ["FineR1.Core", "FineR1.Inference", "FineR1.Training"];
+
+    private readonly TempDir _dir = TestPaths.NewTempDir();
+
+    /// <summary>Unique per run, so a consumer never restores a stale copy from the global package cache.</summary>
+    public string Version { get; } = $"0.0.0-ci.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+
+    public string Folder => _dir.Path;
+
+    public async ValueTask InitializeAsync()
+    {
+        foreach (var p in Packages)
+            (await DotnetCli.DotnetAsync(TestPaths.RepositoryRoot, "pack", $"src/{p}/{p}.csproj", "-c", "Release", "-o", Folder,
+                "-nologo", $"-p:Version={Version}")).EnsureSuccess($"dotnet pack {p}");
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // The global package cache keeps every restored version; this run's are of no further use.
+        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var p in Packages)
+        {
+            var dir = Path.Combine(cache, p.ToLowerInvariant(), Version);
+            try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+        _dir.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }
