@@ -17,7 +17,7 @@ namespace FineR1.Inference.Classification;
 /// answer to the candidates and gives each candidate a confidence (<see cref="ClassifierOptions.ConstrainToCandidates"/>,
 /// <see cref="ClassifierOptions.ComputeConfidences"/>). Calls are serialised: one model, one request batch at a time.
 /// </summary>
-public sealed class FineGrainedClassifier : IFineGrainedPredictor
+public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrainedPredictor
 {
     private readonly FineR1Model _bundle;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -68,7 +68,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var prompt = BuildPrompt(request.ImagePath, PromptText(request));
+            using var prompt = BuildPrompt(request.Image, PromptText(request));
             using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, _bundle.Device);
             var ids = new List<int>();
             string emitted = "";
@@ -119,7 +119,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         bool scoreCandidates, CancellationToken ct)
     {
         foreach (var (r, _) in batch)
-            if (!File.Exists(r.ImagePath)) throw new ClassificationRequestException("image file not found.", r.ImagePath);
+            if (r.ImagePath is { } path && !File.Exists(path)) throw new ClassificationRequestException("image file not found.", path);
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try { return await Task.Run(() => Run(batch, scoreCandidates, ct), ct).ConfigureAwait(false); }
         finally { _gate.Release(); }
@@ -131,7 +131,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         var prompts = new List<VisionPrompt>();
         try
         {
-            foreach (var (request, text) in batch) prompts.Add(BuildPrompt(request.ImagePath, text));
+            foreach (var (request, text) in batch) prompts.Add(BuildPrompt(request.Image, text));
             var preprocess = total.Elapsed;
             GenerationResult generated;
             using (var inputs = GenerationInputs.LeftPad(prompts.Select(p => p.Prompt).ToList(), GenerationOptions.QwenEndOfTextTokenId, _bundle.Device))
@@ -177,10 +177,10 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         }
     }
 
-    private VisionPrompt BuildPrompt(string imagePath, string text)
+    private VisionPrompt BuildPrompt(ImageInput image, string text)
     {
-        try { return _bundle.Prompts.Build(imagePath, text, Options.SystemPrompt); }
-        catch (ImageProcessingException e) { throw new ClassificationRequestException($"cannot read the image: {e.Message}", imagePath, e); }
+        try { return _bundle.Prompts.Build(image, text, Options.SystemPrompt); }
+        catch (ImageProcessingException e) { throw new ClassificationRequestException($"cannot read the image: {e.Message}", image.Name, e); }
     }
 
     private string PromptText(ClassificationRequest r)
@@ -194,14 +194,14 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
     private void Validate(ClassificationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (string.IsNullOrWhiteSpace(request.ImagePath)) throw new ClassificationRequestException("the image path is empty.", null);
-        if (!File.Exists(request.ImagePath)) throw new ClassificationRequestException("image file not found.", request.ImagePath);
+        if (request.Image is null) throw new ClassificationRequestException("no image given.", null);
+        if (request.ImagePath is { } path && !File.Exists(path)) throw new ClassificationRequestException("image file not found.", path);
         if (request.Candidates is { } c)
         {
-            if (c.Count == 0) throw new ClassificationRequestException("the candidate list is empty (use null candidates for open world).", request.ImagePath);
-            if (c.Any(string.IsNullOrWhiteSpace)) throw new ClassificationRequestException("a candidate is empty.", request.ImagePath);
+            if (c.Count == 0) throw new ClassificationRequestException("the candidate list is empty (use null candidates for open world).", request.Image.Name);
+            if (c.Any(string.IsNullOrWhiteSpace)) throw new ClassificationRequestException("a candidate is empty.", request.Image.Name);
             var duplicate = c.GroupBy(x => x, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-            if (duplicate is not null) throw new ClassificationRequestException($"the candidate '{duplicate.Key}' is listed twice.", request.ImagePath);
+            if (duplicate is not null) throw new ClassificationRequestException($"the candidate '{duplicate.Key}' is listed twice.", request.Image.Name);
         }
     }
 }

@@ -3,6 +3,7 @@ using FineR1.Core.Pipeline;
 using FineR1.Inference.Classification;
 using FineR1.Inference.Evaluation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 // Extension methods live in the DI namespace so `services.AddFineR1Inference()` is found without extra usings.
@@ -15,7 +16,7 @@ public static class FineR1InferenceServiceCollectionExtensions
     /// Adds the inference services on top of <c>AddFineR1Core</c> (added here too if missing; call it yourself to set
     /// the model folder and device): the <see cref="FineR1Model"/> bundle (a singleton loaded from
     /// <see cref="FineR1CoreOptions.ModelPath"/> on first use), <see cref="FineGrainedClassifier"/> (singleton, also as
-    /// <see cref="IFineGrainedPredictor"/>), <see cref="ClassifierOptions"/> and <see cref="EvaluationRunner"/> (transient;
+    /// <see cref="IFineGrainedClassifier"/> and <see cref="IFineGrainedPredictor"/>), <see cref="ClassifierOptions"/> and <see cref="EvaluationRunner"/> (transient;
     /// it uses an <see cref="ITextEmbedder"/> if one is registered, for the open-world similarity).
     /// </summary>
     /// <example><code>
@@ -33,6 +34,7 @@ public static class FineR1InferenceServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(LoadModel);
         services.TryAddSingleton(sp => new FineGrainedClassifier(sp.GetRequiredService<FineR1Model>(), sp.GetRequiredService<IOptions<ClassifierOptions>>()));
+        services.TryAddSingleton<IFineGrainedClassifier>(sp => sp.GetRequiredService<FineGrainedClassifier>());
         services.TryAddSingleton<IFineGrainedPredictor>(sp => sp.GetRequiredService<FineGrainedClassifier>());
         services.TryAddTransient(sp => new EvaluationRunner(sp.GetRequiredService<IFineGrainedPredictor>(), sp.GetService<ITextEmbedder>()));
         return services;
@@ -44,6 +46,7 @@ public static class FineR1InferenceServiceCollectionExtensions
         if (core.ModelPath is null)
             throw new InvalidOperationException("FineR1CoreOptions.ModelPath is not set: call AddFineR1Core(o => o.ModelPath = ...) to load a model.");
         var device = DeviceSelector.Resolve(core.Device);
-        return FineR1Model.Load(core.ModelPath, device, DeviceSelector.ResolveDType(core.DType, device));
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger<FineR1Model>();
+        return FineR1Model.Load(core.ModelPath, device, DeviceSelector.ResolveDType(core.DType, device), logger: logger);
     }
 }
