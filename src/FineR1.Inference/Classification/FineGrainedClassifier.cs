@@ -6,6 +6,9 @@ using FineR1.Core.Pipeline;
 using FineR1.Core.Text.Prompts;
 using FineR1.Core.Text.Rewards;
 using FineR1.Inference.Evaluation;
+using FineR1.Core.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace FineR1.Inference.Classification;
@@ -21,14 +24,19 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
 {
     private readonly FineR1Model _bundle;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ILogger _logger;
 
     /// <summary>The options in use.</summary>
     public ClassifierOptions Options { get; }
 
     /// <summary>Creates a classifier over a loaded model bundle.</summary>
     /// <exception cref="ArgumentException">Options out of range.</exception>
-    public FineGrainedClassifier(FineR1Model model, ClassifierOptions? options = null)
+    /// <param name="model">The loaded model.</param>
+    /// <param name="options">Decoding, prompts, batching; null: defaults.</param>
+    /// <param name="logger">Receives one <see cref="FineR1LogEvents.ClassificationBatch"/> entry per generation batch.</param>
+    public FineGrainedClassifier(FineR1Model model, ClassifierOptions? options = null, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _bundle = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? new ClassifierOptions();
         if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "ClassifierOptions.BatchSize must be at least 1.");
@@ -36,7 +44,8 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
     }
 
     /// <summary>DI constructor.</summary>
-    public FineGrainedClassifier(FineR1Model model, IOptions<ClassifierOptions> options) : this(model, options.Value) { }
+    public FineGrainedClassifier(FineR1Model model, IOptions<ClassifierOptions> options, ILogger<FineGrainedClassifier>? logger = null)
+        : this(model, options.Value, logger) { }
 
     /// <summary>Classifies one image.</summary>
     /// <exception cref="ClassificationRequestException">Missing image, empty/duplicate/blank candidates.</exception>
@@ -169,6 +178,9 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
                     Timings = new ClassificationTimings(preprocess, generated.PrefillTime, generated.DecodeTime, scoringTime, total.Elapsed),
                 });
             }
+            _logger.LogDebug(FineR1LogEvents.ClassificationBatch,
+                "Classified {Images} image(s): prefill {PrefillMs:F0} ms, decode {DecodeMs:F0} ms, total {TotalMs:F0} ms",
+                batch.Count, generated.PrefillTime.TotalMilliseconds, generated.DecodeTime.TotalMilliseconds, total.Elapsed.TotalMilliseconds);
             return results;
         }
         finally

@@ -33,7 +33,8 @@ public static class FineR1InferenceServiceCollectionExtensions
         builder.Validate(o => o.BatchSize >= 1 && o.MaxNewTokens >= 1, "ClassifierOptions: BatchSize and MaxNewTokens must be at least 1.")
             .ValidateOnStart();
         services.TryAddSingleton(LoadModel);
-        services.TryAddSingleton(sp => new FineGrainedClassifier(sp.GetRequiredService<FineR1Model>(), sp.GetRequiredService<IOptions<ClassifierOptions>>()));
+        services.TryAddSingleton(sp => new FineGrainedClassifier(sp.GetRequiredService<FineR1Model>(), sp.GetRequiredService<IOptions<ClassifierOptions>>(),
+            sp.GetService<ILogger<FineGrainedClassifier>>()));
         services.TryAddSingleton<IFineGrainedClassifier>(sp => sp.GetRequiredService<FineGrainedClassifier>());
         services.TryAddSingleton<IFineGrainedPredictor>(sp => sp.GetRequiredService<FineGrainedClassifier>());
         services.TryAddTransient(sp => new EvaluationRunner(sp.GetRequiredService<IFineGrainedPredictor>(), sp.GetService<ITextEmbedder>()));

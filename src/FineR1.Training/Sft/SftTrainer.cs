@@ -8,6 +8,7 @@ using FineR1.Training.Checkpointing;
 using FineR1.Training.Data;
 using FineR1.Training.Optimization;
 using FineR1.Training.Progress;
+using FineR1.Core.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -136,14 +137,18 @@ public sealed class SftTrainer
 
         var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };
         string? resumedFrom = o.ResumeFromLatestCheckpoint ? TrainingCheckpoints.FindLatest(o.OutputFolder) : null;
-        if (resumedFrom is not null) state = Resume(resumedFrom, state, optimizer);
+        if (resumedFrom is not null)
+        {
+            state = Resume(resumedFrom, state, optimizer);
+            _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "SFT resumed from {Folder} at step {Step}.", resumedFrom, state.GlobalStep);
+        }
         else torch.manual_seed(o.Seed);
 
         var metricsPath = string.IsNullOrEmpty(o.MetricsFileName) ? null : Path.Combine(o.OutputFolder, o.MetricsFileName);
         if (metricsPath is not null) MetricsJsonlWriter.TruncateAfterStep(metricsPath, state.GlobalStep);
         using var metrics = metricsPath is null ? null : new MetricsJsonlWriter(metricsPath);
 
-        _logger.LogInformation("SFT: {Examples} examples, {Steps} steps ({PerEpoch}/epoch × {Epochs}), {Trainable} trainable tensors, {Precision}{Resume}.",
+        _logger.LogInformation(FineR1LogEvents.TrainingStarted, "SFT: {Examples} examples, {Steps} steps ({PerEpoch}/epoch × {Epochs}), {Trainable} trainable tensors, {Precision}{Resume}.",
             examples.Count, totalSteps, stepsPerEpoch, o.Epochs, trainable.Count, bf16 ? "bf16" : "float32",
             resumedFrom is null ? "" : $", resuming from {resumedFrom} at step {state.GlobalStep}");
 
@@ -201,7 +206,7 @@ public sealed class SftTrainer
             if (state.GlobalStep % o.LoggingSteps == 0 || last)
             {
                 metrics?.Write(report.ToMetrics());
-                _logger.LogInformation("SFT step {Step}/{Total}: loss {Loss:F4}, lr {Lr:E3}, grad norm {Norm:F3}, {Tps:F0} tokens/s, RSS {Rss:F2} GiB.",
+                _logger.LogInformation(FineR1LogEvents.TrainingStep, "SFT step {Step}/{Total}: loss {Loss:F4}, lr {Lr:E3}, grad norm {Norm:F3}, {Tps:F0} tokens/s, RSS {Rss:F2} GiB.",
                     report.Step, totalSteps, report.Loss, lr, report.GradNorm, report.TokensPerSecond, report.Memory.ResidentGiB);
                 progress?.Report(report);
             }
@@ -238,7 +243,7 @@ public sealed class SftTrainer
         var folder = TrainingCheckpoints.Save(Options.OutputFolder,
             new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: Options.BaseModelFolder),
             Options.KeepLastCheckpoints);
-        _logger.LogInformation("SFT checkpoint written: {Folder}.", folder);
+        _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "SFT checkpoint written: {Folder}.", folder);
         return folder;
     }
 

@@ -14,6 +14,10 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using FineR1.Core.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace FineR1.Training.Tapo.Trainer;
 
 /// <summary>
@@ -73,12 +77,14 @@ public sealed class TapoTrainer : IDisposable
     /// <param name="options">The recipe (validated with <see cref="TapoOptionsValidator"/>).</param>
     /// <param name="reward">Reward (default <see cref="FineR1ClassificationReward"/>).</param>
     /// <param name="maxRowsPerGeneration">Rows per generation call (0 = all rows of a draw).</param>
+    /// <param name="logger">Receives the start, each step, checkpoints and resumption (<see cref="FineR1LogEvents"/>).</param>
     /// <exception cref="ArgumentException">Invalid options, or fewer samples than one draw.</exception>
     /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="TapoCheckpointOptions.OutputDir"/>
     /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
-        TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0)
+        TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         _samples = samples ?? throw new ArgumentNullException(nameof(samples));
@@ -110,6 +116,7 @@ public sealed class TapoTrainer : IDisposable
             {
                 Resume(latest);
                 ResumedFrom = latest;
+                _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "TAPO resumed from {Folder} at step {Step}.", latest, StepCount);
             }
             if (!string.IsNullOrEmpty(c.MetricsFileName))
             {
@@ -119,6 +126,8 @@ public sealed class TapoTrainer : IDisposable
             }
         }
     }
+
+    private readonly ILogger _logger;
 
     /// <summary>The recipe.</summary>
     public TapoOptions Options { get; }
@@ -213,6 +222,9 @@ public sealed class TapoTrainer : IDisposable
             _metrics?.Write(metrics.ToMetrics());
             var every = Options.Checkpointing.SaveEverySteps;
             if (Options.Checkpointing.OutputDir is not null && every > 0 && StepCount % every == 0) SaveCheckpoint();
+            _logger.LogInformation(FineR1LogEvents.TrainingStep,
+                "TAPO step {Step}/{Total}: reward {Reward:F3}, accuracy {Accuracy:F3}, policy loss {Loss:F4}, lr {Lr:E3}, {Seconds:F1} s.",
+                metrics.Step, TotalSteps, metrics.Reward, metrics.Accuracy, metrics.PolicyLoss, lr, clock.Elapsed.TotalSeconds);
             StepCompleted?.Invoke(metrics);
             return metrics;
         }
@@ -355,6 +367,7 @@ public sealed class TapoTrainer : IDisposable
             new TrainingCheckpointContent(_model, _model.Config, OptimizerStates.Export(_optimizer, _parameterNames), state,
                 CopyFilesFrom: Options.Checkpointing.BaseModelFolder),
             Options.Checkpointing.KeepLast);
+        _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "TAPO checkpoint written: {Folder}.", LastCheckpoint);
         return LastCheckpoint;
     }
 
