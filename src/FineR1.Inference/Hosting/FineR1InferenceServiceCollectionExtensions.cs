@@ -1,7 +1,9 @@
 using FineR1.Core.Hosting;
 using FineR1.Core.Pipeline;
+using FineR1.Inference.Chat;
 using FineR1.Inference.Classification;
 using FineR1.Inference.Evaluation;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,7 +18,8 @@ public static class FineR1InferenceServiceCollectionExtensions
     /// Adds the inference services on top of <c>AddFineR1Core</c> (added here too if missing; call it yourself to set
     /// the model folder and device): the <see cref="FineR1Model"/> bundle (a singleton loaded from
     /// <see cref="FineR1CoreOptions.ModelPath"/> on first use), <see cref="FineGrainedClassifier"/> (singleton, also as
-    /// <see cref="IFineGrainedClassifier"/> and <see cref="IFineGrainedPredictor"/>), <see cref="ClassifierOptions"/> and <see cref="EvaluationRunner"/> (transient;
+    /// <see cref="IFineGrainedClassifier"/>, <see cref="IFineGrainedPredictor"/> and, through <see cref="FineR1ChatClient"/>,
+    /// Microsoft.Extensions.AI's <see cref="IChatClient"/> unless one is registered), <see cref="ClassifierOptions"/> and <see cref="EvaluationRunner"/> (transient;
     /// it uses an <see cref="ITextEmbedder"/> if one is registered, for the open-world similarity).
     /// </summary>
     /// <example><code>
@@ -37,6 +40,8 @@ public static class FineR1InferenceServiceCollectionExtensions
             sp.GetService<ILogger<FineGrainedClassifier>>()));
         services.TryAddSingleton<IFineGrainedClassifier>(sp => sp.GetRequiredService<FineGrainedClassifier>());
         services.TryAddSingleton<IFineGrainedPredictor>(sp => sp.GetRequiredService<FineGrainedClassifier>());
+        services.TryAddSingleton<IChatClient>(sp => new FineR1ChatClient(sp.GetRequiredService<IFineGrainedClassifier>(),
+            Path.GetFileName(sp.GetRequiredService<IOptions<FineR1CoreOptions>>().Value.ModelPath?.TrimEnd('/', '\\'))));
         services.TryAddTransient(sp => new EvaluationRunner(sp.GetRequiredService<IFineGrainedPredictor>(), sp.GetService<ITextEmbedder>()));
         return services;
     }
