@@ -175,6 +175,7 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
                 {
                     Request = request, Answer = answer, ModelAnswer = modelAnswer, Reasoning = ReasoningParts.Parse(raw),
                     RawText = raw, Text = text, TokenIds = sequence.TokenIds, FinishReason = sequence.FinishReason, Candidates = scores,
+                    BatchSize = batch.Count,
                     Timings = new ClassificationTimings(preprocess, generated.PrefillTime, generated.DecodeTime, scoringTime, total.Elapsed),
                 });
             }
