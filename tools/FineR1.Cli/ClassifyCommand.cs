@@ -1,6 +1,4 @@
 using System.CommandLine;
-using FineR1.Core.Hosting;
-using FineR1.Core.Pipeline;
 using FineR1.Inference.Classification;
 using Spectre.Console;
 
@@ -38,12 +36,7 @@ public static class ClassifyCommand
             var files = parse.GetValue(images)!;
             foreach (var f in files) if (!File.Exists(f)) throw new FileNotFoundException($"image not found: {f}", f);
             using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
-            var torchDevice = CliOptions.ResolveDevice(parse.GetValue(device)!);
-            using var bundle = await CliProgress.LoadModelAsync(parse.GetValue(model)!, new ModelLoadOptions
-            {
-                Device = torchDevice, DType = DeviceSelector.ResolveDType(parse.GetValue(dtype)!, torchDevice), WarmUp = false,
-                Logger = loggers.CreateLogger("FineR1"),
-            }, ct);
+            using var bundle = await CliProgress.LoadModelAsync(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, loggers, ct);
             var classifier = new FineGrainedClassifier(bundle, options, loggers.CreateLogger("FineR1"));
             var requests = files.Select(f => new ClassificationRequest(f, parse.GetValue(question), list)).ToList();
             if (parse.GetValue(stream))

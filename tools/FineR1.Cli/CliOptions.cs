@@ -27,9 +27,6 @@ public static class CliOptions
         DefaultValueFactory = _ => "auto",
     }.AcceptOnlyFromAmong("auto", "float32", "bfloat16", "float16");
 
-    /// <summary>The device for a spec (checks the libtorch backend first).</summary>
-    public static torch.Device ResolveDevice(string spec) => DeviceSelector.Resolve(spec);
-
     /// <summary>A stderr logger with --verbose, else none.</summary>
     public static ILoggerFactory Loggers(bool verbose) => verbose
         ? LoggerFactory.Create(b => b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Debug))

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using FineR1.Core.Hosting;
-using FineR1.Core.Pipeline;
 using FineR1.Inference.Classification;
 using FineR1.Inference.Evaluation;
 using FineR1.Inference.Siglip;
@@ -41,13 +39,8 @@ public static class EvaluateCommand
             var results = Path.Combine(outDir, "results.jsonl");
             if (parse.GetValue(fresh) && File.Exists(results)) File.Delete(results);
             using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
-            var torchDevice = CliOptions.ResolveDevice(parse.GetValue(device)!);
             var modelDir = parse.GetValue(model)!;
-            using var bundle = await CliProgress.LoadModelAsync(modelDir, new ModelLoadOptions
-            {
-                Device = torchDevice, DType = DeviceSelector.ResolveDType(parse.GetValue(dtype)!, torchDevice), WarmUp = false,
-                Logger = loggers.CreateLogger("FineR1"),
-            }, ct);
+            using var bundle = await CliProgress.LoadModelAsync(modelDir, parse.GetValue(device)!, parse.GetValue(dtype)!, loggers, ct);
             using var embedder = parse.GetValue(siglip) is { } s ? SiglipTextEmbedder.Load(s) : null;
             var options = new ClassifierOptions
             {

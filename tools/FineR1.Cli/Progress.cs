@@ -1,4 +1,6 @@
+using FineR1.Core.Hosting;
 using FineR1.Core.Pipeline;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace FineR1.Cli;
@@ -15,8 +17,20 @@ public static class CliProgress
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .StartAsync(work);
 
-    /// <summary>Loads a model folder with a progress bar (config, tokenizer, weights, warm-up).</summary>
-    public static Task<FineR1Model> LoadModelAsync(string folder, ModelLoadOptions options, CancellationToken ct) =>
+    /// <summary>
+    /// Loads a model folder with a progress bar, on the device and in the dtype of the given specs (auto: CUDA when
+    /// available; bfloat16 on CUDA, float32 on CPU), logging to <paramref name="loggers"/>.
+    /// </summary>
+    public static Task<FineR1Model> LoadModelAsync(string folder, string deviceSpec, string dtypeSpec, ILoggerFactory loggers, CancellationToken ct)
+    {
+        var device = DeviceSelector.Resolve(deviceSpec);
+        return LoadModelAsync(folder, new ModelLoadOptions
+        {
+            Device = device, DType = DeviceSelector.ResolveDType(dtypeSpec, device), WarmUp = false, Logger = loggers.CreateLogger("FineR1"),
+        }, ct);
+    }
+
+    private static Task<FineR1Model> LoadModelAsync(string folder, ModelLoadOptions options, CancellationToken ct) =>
         RunAsync(async ctx =>
         {
             var task = ctx.AddTask($"loading {Markup.Escape(Path.GetFileName(Path.TrimEndingDirectorySeparator(folder)))}", maxValue: 1.0);

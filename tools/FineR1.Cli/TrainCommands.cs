@@ -1,6 +1,4 @@
 using System.CommandLine;
-using FineR1.Core.Hosting;
-using FineR1.Core.Pipeline;
 using FineR1.Training.Data;
 using FineR1.Training.Sft;
 using FineR1.Training.Tapo.Data;
@@ -33,16 +31,12 @@ public static class TrainCommands
         var command = new Command("sft", "Chain-of-thought supervised fine-tuning (the paper's Stage 1).") { config, noResume };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            var run = ConfigFile.Load<SftRunConfig>(parse.GetValue(config)!);
-            Require(run.Model, "model", parse.GetValue(config)!);
-            Require(run.Data, "data", parse.GetValue(config)!);
+            var file = parse.GetValue(config)!;
+            var run = ConfigFile.Load<SftRunConfig>(file);
+            Require(file, ("model", run.Model), ("data", run.Data));
             if (parse.GetValue(noResume)) run.Sft.ResumeFromLatestCheckpoint = false;
             using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
-            var device = CliOptions.ResolveDevice(run.Device);
-            using var bundle = await CliProgress.LoadModelAsync(run.Model, new ModelLoadOptions
-            {
-                Device = device, DType = DeviceSelector.ResolveDType(run.DType, device), WarmUp = false, Logger = loggers.CreateLogger("FineR1"),
-            }, ct);
+            using var bundle = await CliProgress.LoadModelAsync(run.Model, run.Device, run.DType, loggers, ct);
             var trainer = new SftTrainer(bundle.Model, bundle.Tokenizer, run.Sft, loggers.CreateLogger("FineR1.Training"));
             var records = ShareGptDataset.Load(run.Data, run.ImageRoot ?? Path.GetDirectoryName(Path.GetFullPath(run.Data)));
             var examples = trainer.Prepare(records, run.Data);
@@ -70,16 +64,12 @@ public static class TrainCommands
         var command = new Command("tapo", "TAPO reinforcement learning with intra- and inter-class augmentation (the paper's Stage 2).") { config, noResume };
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
-            var run = ConfigFile.Load<TapoRunConfig>(parse.GetValue(config)!);
-            Require(run.Model, "model", parse.GetValue(config)!);
-            Require(run.Data, "data", parse.GetValue(config)!);
+            var file = parse.GetValue(config)!;
+            var run = ConfigFile.Load<TapoRunConfig>(file);
+            Require(file, ("model", run.Model), ("data", run.Data));
             if (parse.GetValue(noResume)) run.Tapo.Checkpointing.ResumeFromLatest = false;
             using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
-            var device = CliOptions.ResolveDevice(run.Device);
-            using var bundle = await CliProgress.LoadModelAsync(run.Model, new ModelLoadOptions
-            {
-                Device = device, DType = DeviceSelector.ResolveDType(run.DType, device), WarmUp = false, Logger = loggers.CreateLogger("FineR1"),
-            }, ct);
+            using var bundle = await CliProgress.LoadModelAsync(run.Model, run.Device, run.DType, loggers, ct);
             var samples = TapoParquetDataset.Load(run.Data);
             using var trainer = new TapoTrainer(bundle.Model, new TapoPromptEncoder(bundle.Tokenizer), samples, run.Tapo,
                 logger: loggers.CreateLogger("FineR1.Training"));
@@ -110,9 +100,10 @@ public static class TrainCommands
         return command;
     }
 
-    private static void Require(string value, string field, string file)
+    private static void Require(string file, params (string Field, string Value)[] fields)
     {
-        if (string.IsNullOrWhiteSpace(value)) throw new InvalidDataException($"{file}: field {field} is required.");
+        foreach (var (field, value) in fields)
+            if (string.IsNullOrWhiteSpace(value)) throw new InvalidDataException($"{file}: field {field} is required.");
     }
 
     /// <summary>Reports on the trainer's thread (Progress&lt;T&gt; would post to the thread pool and reorder).</summary>

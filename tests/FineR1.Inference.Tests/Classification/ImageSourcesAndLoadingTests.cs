@@ -1,4 +1,3 @@
-using FineR1.Core.Checkpoints;
 using FineR1.Core.Diagnostics;
 using FineR1.Core.Imaging;
 using FineR1.Core.Pipeline;
@@ -60,8 +59,7 @@ public sealed class ImageSourcesAndLoadingTests(TinyQwen tiny) : IClassFixture<T
     public async Task LoadAsync_reports_each_stage_warms_up_and_logs_device_dtype_and_duration()
     {
         using var dir = TestPaths.NewTempDir();
-        CheckpointWriter.Save(tiny.Bundle.Model, dir.Path, new CheckpointSaveOptions { Config = tiny.Bundle.Config });
-        File.Copy(TinyQwen.TokenizerFile, dir.File("tokenizer.json.gz"));
+        tiny.SaveFolder(dir.Path);
         var stages = new List<ModelLoadProgress>();
         var logger = new ListLogger();
 

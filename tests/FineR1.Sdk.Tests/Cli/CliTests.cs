@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Nodes;
 using FineR1.Cli;
-using FineR1.Core.Checkpoints;
 using FineR1.Inference.Tests.Classification;
 using FineR1.Training.Sft;
 using FineR1.Training.Synthetic;
@@ -160,11 +159,7 @@ public sealed class CliTests
 
     private static string SaveTinyModel(TempDir dir)
     {
-        var folder = dir.File("model");
-        Directory.CreateDirectory(folder);
         using var tiny = new TinyQwen();
-        CheckpointWriter.Save(tiny.Bundle.Model, folder, new CheckpointSaveOptions { Config = tiny.Bundle.Config });
-        File.Copy(TinyQwen.TokenizerFile, Path.Combine(folder, "tokenizer.json.gz"));
-        return folder;
+        return tiny.SaveFolder(dir.File("model"));
     }
 }

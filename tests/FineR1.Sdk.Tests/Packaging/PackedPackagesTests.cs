@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using FineR1.Core.Checkpoints;
 using FineR1.Inference.Tests.Classification;
 
 namespace FineR1.Sdk.Tests.Packaging;
@@ -24,13 +23,8 @@ public sealed partial class PackedPackagesTests(PackedFeed feed) : IClassFixture
     public async Task The_readme_example_runs_in_a_fresh_app_against_the_packages()
     {
         using var work = TestPaths.NewTempDir();
-        var model = Path.Combine(work.Path, "model");
-        Directory.CreateDirectory(model);
-        using (var tiny = new TinyQwen())
-        {
-            CheckpointWriter.Save(tiny.Bundle.Model, model, new CheckpointSaveOptions { Config = tiny.Bundle.Config });
-            File.Copy(TinyQwen.TokenizerFile, Path.Combine(model, "tokenizer.json.gz"));
-        }
+        string model;
+        using (var tiny = new TinyQwen()) model = tiny.SaveFolder(Path.Combine(work.Path, "model"));
         var app = Path.Combine(work.Path, "app");
         WriteConsumerApp(app, feed, ReadmeClassificationExample(TestPaths.RepositoryRoot), withBackend: true);
         (await DotnetCli.DotnetAsync(app, "build", "-c", "Release", "-nologo")).EnsureSuccess("building the fresh app");

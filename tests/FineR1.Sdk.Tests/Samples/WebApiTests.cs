@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using FineR1.Core.Checkpoints;
 using FineR1.Inference.Tests.Classification;
 using FineR1.WebApi;
 using Microsoft.AspNetCore.Builder;
@@ -29,11 +28,7 @@ public sealed class WebApiTests
     public async Task Concurrent_requests_share_one_generation_batch_and_bad_ones_get_400()
     {
         using var dir = TestPaths.NewTempDir();
-        using (var tiny = new TinyQwen())
-        {
-            CheckpointWriter.Save(tiny.Bundle.Model, dir.Path, new CheckpointSaveOptions { Config = tiny.Bundle.Config });
-            File.Copy(TinyQwen.TokenizerFile, dir.File("tokenizer.json.gz"));
-        }
+        using (var tiny = new TinyQwen()) tiny.SaveFolder(dir.Path);
         await using var app = ClassificationService.Build([
             "--urls=http://127.0.0.1:0", $"--FineR1:ModelPath={dir.Path}", "--FineR1:Device=cpu",
             "--FineR1:MaxBatchSize=4", "--FineR1:MaxWaitMs=3000", "--FineR1:MaxNewTokens=6",
