@@ -67,12 +67,12 @@ public class SftStepBenchmarks
         _model = new Qwen2_5_VLForConditionalGeneration(config, _device, dtype);
         _model.train();
         // FINER1_SFT_BENCH_TRAIN_VISION=1 trains the vision tower and merger too (as the HF baseline's step does);
-        // default: frozen, Fine-R1's SFT setting (spec §4.3).
+        // default: frozen, Fine-R1's SFT setting (docs/method.md §4.3).
         bool trainVision = Environment.GetEnvironmentVariable("FINER1_SFT_BENCH_TRAIN_VISION") == "1";
         if (checkpointing) _model.EnableGradientCheckpointing(includeVision: trainVision);
         var trainable = SftTrainer.ApplyFreezing(_model, new SftOptions
         {
-            OutputFolder = "unused", TrainVisionTower = trainVision, TrainMultiModalProjector = trainVision,
+            TrainVisionTower = trainVision, TrainMultiModalProjector = trainVision,
         });
         _parameters = trainable.Select(t => t.Parameter).ToList();
         bool torchAdamW = Environment.GetEnvironmentVariable("FINER1_SFT_BENCH_OPTIMIZER") == "adamw" || !gpu;

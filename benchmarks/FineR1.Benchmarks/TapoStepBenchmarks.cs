@@ -16,7 +16,7 @@ namespace FineR1.Benchmarks;
 /// up to 256 new tokens, micro-batch 4, log-prob micro-batch 16, one optimizer step. <c>3b</c>: the real Qwen2.5-VL-3B
 /// shape with random bf16 weights on CUDA, 448×448 images (256 image tokens); <c>tiny</c>: the tiny-a sizes with the
 /// real vocabulary on the CPU, 56×56 images, 16 new tokens. Random weights never emit a stop token and score 0, so every
-/// row runs to the limit and dynamic sampling keeps the single draw (spec §5.3 quirk). The per-phase seconds of the last
+/// row runs to the limit and dynamic sampling keeps the single draw (docs/method.md §5.3 quirk). The per-phase seconds of the last
 /// step are printed after the run (<c>TAPO phases: …</c>). The tokenizer is tests/Fixtures/tokenizer (found by walking up
 /// from the binary) or <c>FINER1_TOKENIZER</c>.
 /// </summary>
@@ -41,7 +41,8 @@ public class TapoStepBenchmarks
         var model = new Qwen2_5_VLForConditionalGeneration(config, device, gpu ? ScalarType.BFloat16 : ScalarType.Float32);
         var tokenizer = QwenTokenizer.Load(TokenizerPath(), QwenTokenizerOptions.Qwen2_5_VL);
         int size = gpu ? 448 : 56;
-        var processor = new Qwen2VLImageProcessor(gpu ? TapoPromptEncoder.RlImageOptions : new Qwen2VLImageProcessorOptions { MinPixels = 56 * 56, MaxPixels = 56 * 56 });
+        // GPU: the reference's RL pre-scaling (448² = 200,704 px, the lower limit) and the checkpoint's processor.
+        Qwen2VLImageProcessor? processor = gpu ? null : new(new Qwen2VLImageProcessorOptions { MinPixels = 56 * 56, MaxPixels = 56 * 56 });
         var samples = Enumerable.Range(0, 8).Select(i => TapoSample.Create("<image> Based on this image, what species of bird is shown?",
             "Varen Tanager", Image(i, size), Image(100 + i, size), Image(200 + i, size), $"b{i}")).ToList();
         var o = TapoOptions.FineR1_3B();
@@ -87,7 +88,7 @@ public class TapoStepBenchmarks
         return new RgbImage(size, size, px);
     }
 
-    private static string TokenizerPath()
+    internal static string TokenizerPath()
     {
         var env = Environment.GetEnvironmentVariable("FINER1_TOKENIZER");
         if (!string.IsNullOrEmpty(env)) return env;

@@ -16,5 +16,6 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine($"(see: finer1 {string.Join(' ', parse.CommandResult.Command == root ? [] : new[] { parse.CommandResult.Command.Name })} --help)".Replace("  ", " "));
     return CliErrors.BadInput;
 }
-// Ctrl+C cancels the command's token; the command returns 130 (CliErrors) once it has stopped cleanly.
-return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+// Ctrl+C cancels the command's token; the command stops at its next check (training saves a checkpoint first) and
+// returns 130 (CliErrors). A command still running 30 s later is ended, also with 130.
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Reflection;
 using FineR1.Core.Text.Tokenization;
-using FineR1.Training.Experiments;
+using FineR1.Experiments;
 using Spectre.Console;
 
 namespace FineR1.Cli;

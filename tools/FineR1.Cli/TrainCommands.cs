@@ -34,7 +34,7 @@ public static class TrainCommands
             var file = parse.GetValue(config)!;
             var run = ConfigFile.Load<SftRunConfig>(file);
             Require(file, ("model", run.Model), ("data", run.Data));
-            if (parse.GetValue(noResume)) run.Sft.ResumeFromLatestCheckpoint = false;
+            if (parse.GetValue(noResume)) run.Sft.Checkpointing.ResumeFromLatest = false;
             using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
             using var bundle = await CliProgress.LoadModelAsync(run.Model, run.Device, run.DType, loggers, ct);
             var trainer = new SftTrainer(bundle.Model, bundle.Tokenizer, run.Sft, loggers.CreateLogger("FineR1.Training"));
@@ -73,28 +73,20 @@ public static class TrainCommands
             var samples = TapoParquetDataset.Load(run.Data);
             using var trainer = new TapoTrainer(bundle.Model, new TapoPromptEncoder(bundle.Tokenizer), samples, run.Tapo,
                 logger: loggers.CreateLogger("FineR1.Training"));
-            int end = run.MaxSteps > 0 ? Math.Min(trainer.TotalSteps, trainer.StepCount + run.MaxSteps) : trainer.TotalSteps;
-            bool interrupted = await CliProgress.RunAsync(ctx =>
+            await CliProgress.RunAsync(ctx =>
             {
                 var bar = ctx.AddTask("TAPO", maxValue: trainer.TotalSteps);
                 bar.Value = trainer.StepCount;
-                return Task.Run(() =>
+                var progress = new SyncProgress<TapoStepMetrics>(m =>
                 {
-                    while (trainer.StepCount < end)
-                    {
-                        if (ct.IsCancellationRequested) return true;
-                        FineR1.Training.Tapo.Trainer.TapoStepMetrics m;
-                        try { m = trainer.Step(ct); }
-                        catch (OperationCanceledException) { return true; }   // the step is dropped; the last one is saved below
-                        bar.Value = trainer.StepCount;
-                        bar.Description = $"TAPO step {m.Step}/{trainer.TotalSteps} reward {m.Reward:F3}";
-                    }
-                    return false;
-                }, CancellationToken.None);
+                    bar.Value = m.Step;
+                    bar.Description = $"TAPO step {m.Step}/{trainer.TotalSteps} reward {m.Reward:F3}";
+                });
+                // Cancelled between steps: Train saves a checkpoint (checkpointing.save_on_cancel) and returns.
+                return Task.Run(() => trainer.Train(progress, ct), CancellationToken.None);
             });
-            if (run.Tapo.Checkpointing.OutputDir is not null && trainer.LastCheckpoint?.EndsWith($"-{trainer.StepCount}", StringComparison.Ordinal) != true)
-                trainer.SaveCheckpoint();
             Console.WriteLine(trainer.LastCheckpoint is { } last ? $"checkpoint: {last}" : "no checkpoint written (set tapo.checkpointing.output_dir)");
+            bool interrupted = trainer.StepCount < trainer.TotalSteps;
             return interrupted ? CliErrors.Interrupted : CliErrors.Ok;
         }, parse.GetValue(CliOptions.Verbose)));
         return command;

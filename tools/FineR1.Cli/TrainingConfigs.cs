@@ -18,7 +18,7 @@ public sealed class SftRunConfig
     /// <summary>Weight dtype: auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16, float16.</summary>
     [JsonPropertyName("dtype")]
     public string DType { get; set; } = "auto";
-    /// <summary>The SFT recipe (<see cref="SftOptions"/>); <c>output_folder</c> is required.</summary>
+    /// <summary>The SFT recipe (<see cref="SftOptions"/>); <c>checkpointing.output_dir</c> is where checkpoints go.</summary>
     public SftOptions Sft { get; set; } = new();
 }
 
@@ -34,8 +34,6 @@ public sealed class TapoRunConfig
     /// <summary>Weight dtype: auto (bfloat16 on CUDA, float32 on CPU), float32, bfloat16, float16.</summary>
     [JsonPropertyName("dtype")]
     public string DType { get; set; } = "auto";
-    /// <summary>Stop after this many steps in this run (0: run to the recipe's total).</summary>
-    public int MaxSteps { get; set; }
     /// <summary>The TAPO recipe (<see cref="TapoOptions"/>); set <c>checkpointing.output_dir</c> to save and resume.</summary>
     public TapoOptions Tapo { get; set; } = TapoOptions.FineR1_3B();
 }

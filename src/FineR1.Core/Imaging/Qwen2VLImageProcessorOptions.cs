@@ -31,7 +31,7 @@ public sealed record Qwen2VLImageProcessorOptions
     /// <summary>Apply the EXIF orientation when decoding files (HF's <c>load_image</c> does).</summary>
     public bool ApplyExifOrientation { get; init; } = true;
 
-    /// <summary>Fine-R1 evaluation (<c>qwen_vl_utils</c> defaults: 4·28·28 .. 16384·28·28, spec §2.3).</summary>
+    /// <summary>Fine-R1 evaluation (<c>qwen_vl_utils</c> defaults: 4·28·28 .. 16384·28·28, docs/method.md §2.3).</summary>
     public static Qwen2VLImageProcessorOptions FineR1Evaluation => new() { MinPixels = 4 * 28 * 28, MaxPixels = 16384 * 28 * 28, Compatibility = ResampleCompatibility.Pillow };
 
     /// <summary>Resize factor: both sides of the resized image are multiples of it (28).</summary>

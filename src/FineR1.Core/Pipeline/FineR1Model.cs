@@ -73,7 +73,7 @@ public sealed class FineR1Model : IDisposable
 
     /// <summary>
     /// Loads a HuggingFace model folder: <c>config.json</c>, the safetensors checkpoint (sharded or not) and
-    /// <c>tokenizer.json</c> (or <c>tokenizer.json.gz</c>).
+    /// <c>tokenizer.json</c> (or <c>tokenizer.json.gz</c>), and <c>generation_config.json</c> when present.
     /// </summary>
     /// <param name="folder">The model folder, e.g. a local copy of Fine-R1-7B or Qwen2.5-VL-7B-Instruct.</param>
     /// <param name="device">Where the weights go; null: CUDA when TorchSharp sees a GPU, else CPU.</param>
@@ -127,7 +127,10 @@ public sealed class FineR1Model : IDisposable
             var report = CheckpointLoader.Load(model, folder);
             logger.LogDebug(FineR1LogEvents.CheckpointLoaded, "Read {Tensors} tensors ({Bytes} bytes, {GBps:F2} GB/s) from {Folder}",
                 report.Loaded.Count, report.BytesRead, report.GigabytesPerSecond, folder);
-            bundle = new FineR1Model(model, tokenizer, new Qwen2VLImageProcessor(options.ImageOptions ?? Qwen2VLImageProcessorOptions.FineR1Evaluation));
+            bundle = new FineR1Model(model, tokenizer, new Qwen2VLImageProcessor(options.ImageOptions ?? Qwen2VLImageProcessorOptions.FineR1Evaluation))
+            {
+                GenerationConfig = GenerationConfig.Load(folder),
+            };
         }
         catch
         {
@@ -170,6 +173,10 @@ public sealed class FineR1Model : IDisposable
         using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, Device);
         SequenceGenerator.Generate(GenerationModel, inputs, new GenerationOptions { MaxNewTokens = 2 });
     }
+
+    /// <summary>The folder's <c>generation_config.json</c> (decoding defaults that explicit options override; see
+    /// <see cref="Generation.GenerationConfig"/>), or null when there is none or the model was not loaded from a folder.</summary>
+    public GenerationConfig? GenerationConfig { get; init; }
 
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();

@@ -18,7 +18,7 @@ public sealed record VisionPrompt(GenerationPrompt Prompt, ProcessedImages Image
 }
 
 /// <summary>
-/// Turns an image and a user text into a Qwen2.5-VL generation prompt the way the Fine-R1 evaluation does (spec §3.3):
+/// Turns an image and a user text into a Qwen2.5-VL generation prompt the way the Fine-R1 evaluation does (docs/method.md §3.3):
 /// one user turn <c>[image, text]</c> (image first), Qwen's default system prompt unless one is given, and the
 /// assistant generation prefix; the image block holds <c>t·h·w/4</c> <c>&lt;|image_pad|&gt;</c> tokens of its grid.
 /// </summary>

@@ -9,14 +9,18 @@ public sealed class ClassifierOptions
     public string DefaultQuestion { get; set; } = "What is the fine-grained category of the object in the image?";
     /// <summary>Maximum new tokens per answer (the reference evaluation: 2048).</summary>
     public int MaxNewTokens { get; set; } = 2048;
-    /// <summary>Repetition penalty (1 = off, the paper's greedy evaluation; Qwen2.5-VL-Instruct's generation_config has 1.05).</summary>
-    public double RepetitionPenalty { get; set; } = 1.0;
-    /// <summary>Sample instead of greedy decoding (the reference evaluation is greedy).</summary>
+    /// <summary>Repetition penalty; null (default) = the model's <c>generation_config.json</c>, as HF's generate
+    /// (Qwen2.5-VL-Instruct: 1.05), or 1 (off) without one. Set a value to override it.</summary>
+    public double? RepetitionPenalty { get; set; }
+    /// <summary>Sample instead of greedy decoding. Default false, passed explicitly as the reference evaluation's
+    /// <c>do_sample=False</c>, so it overrides the checkpoint's <c>do_sample</c>.</summary>
     public bool DoSample { get; set; }
-    /// <summary>Sampling temperature (only with <see cref="DoSample"/>).</summary>
-    public double Temperature { get; set; } = 1.0;
-    /// <summary>Nucleus sampling threshold (only with <see cref="DoSample"/>).</summary>
-    public double TopP { get; set; } = 1.0;
+    /// <summary>Sampling temperature (only with <see cref="DoSample"/>); null = generation_config, else 1.</summary>
+    public double? Temperature { get; set; }
+    /// <summary>Nucleus sampling threshold (only with <see cref="DoSample"/>); null = generation_config, else 1.</summary>
+    public double? TopP { get; set; }
+    /// <summary>Top-k (only with <see cref="DoSample"/>); null = generation_config, else HF's default 50.</summary>
+    public int? TopK { get; set; }
     /// <summary>Sampling seed.</summary>
     public ulong Seed { get; set; }
     /// <summary>Requests generated together by the batch APIs (the reference evaluation: 2).</summary>
@@ -35,11 +39,24 @@ public sealed class ClassifierOptions
     /// <summary>Closed world: compute a softmax-normalised confidence per candidate (one extra forward per request).</summary>
     public bool ComputeConfidences { get; set; }
 
-    /// <summary>The decoding options these settings describe.</summary>
+    /// <summary>
+    /// The decoding options, HF generate's way: the model's <paramref name="modelDefaults"/> (its
+    /// <c>generation_config.json</c>) first, every value set here on top; what neither sets gets HF's default. Stop
+    /// and pad ids come from the model's file when it has them.
+    /// </summary>
     /// <exception cref="ArgumentException">A value out of range (named).</exception>
-    public GenerationOptions ToGenerationOptions() => new()
+    public GenerationOptions ToGenerationOptions(GenerationConfig? modelDefaults = null)
     {
-        MaxNewTokens = MaxNewTokens, RepetitionPenalty = RepetitionPenalty, DoSample = DoSample,
-        Temperature = Temperature, TopP = TopP, Seed = Seed,
-    };
+        var options = new GenerationOptions
+        {
+            MaxNewTokens = MaxNewTokens, DoSample = DoSample, Seed = Seed,
+            RepetitionPenalty = RepetitionPenalty ?? modelDefaults?.RepetitionPenalty ?? 1.0,
+            Temperature = Temperature ?? modelDefaults?.Temperature ?? 1.0,
+            TopP = TopP ?? modelDefaults?.TopP ?? 1.0,
+            TopK = TopK ?? modelDefaults?.TopK ?? 50,
+        };
+        if (modelDefaults?.EosTokenIds is { Count: > 0 } eos) options = options with { StopTokenIds = eos };
+        if (modelDefaults?.PadTokenId is { } pad) options = options with { PadTokenId = pad };
+        return options;
+    }
 }

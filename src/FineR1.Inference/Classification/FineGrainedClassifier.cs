@@ -16,7 +16,7 @@ namespace FineR1.Inference.Classification;
 /// <summary>
 /// Fine-grained visual classification with a Fine-R1 (or any Qwen2.5-VL) model: closed world (the model picks among
 /// candidates) or open world (free answer), with the reasoning split into its parts, token streaming, batches and
-/// cancellation. Prompts and decoding follow the paper's evaluation (spec §3.3, §6.3). Optionally constrains the
+/// cancellation. Prompts and decoding follow the paper's evaluation (docs/method.md §3.3, §6.3). Optionally constrains the
 /// answer to the candidates and gives each candidate a confidence (<see cref="ClassifierOptions.ConstrainToCandidates"/>,
 /// <see cref="ClassifierOptions.ComputeConfidences"/>). Calls are serialised: one model, one request batch at a time.
 /// </summary>
@@ -40,7 +40,7 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
         _bundle = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? new ClassifierOptions();
         if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "ClassifierOptions.BatchSize must be at least 1.");
-        _ = Options.ToGenerationOptions();   // validates the decoding values now, naming the bad one
+        _ = Options.ToGenerationOptions(_bundle.GenerationConfig);   // validates the decoding values now, naming the bad one
     }
 
     /// <summary>DI constructor.</summary>
@@ -81,7 +81,7 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
             using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, _bundle.Device);
             var ids = new List<int>();
             string emitted = "";
-            await foreach (var token in SequenceGenerator.StreamAsync(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(), cancellationToken)
+            await foreach (var token in SequenceGenerator.StreamAsync(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(_bundle.GenerationConfig), cancellationToken)
                                .ConfigureAwait(false))
             {
                 ids.Add((int)token.TokenId);
@@ -144,7 +144,7 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
             var preprocess = total.Elapsed;
             GenerationResult generated;
             using (var inputs = GenerationInputs.LeftPad(prompts.Select(p => p.Prompt).ToList(), GenerationOptions.QwenEndOfTextTokenId, _bundle.Device))
-                generated = SequenceGenerator.Generate(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(), cancellationToken: ct);
+                generated = SequenceGenerator.Generate(_bundle.GenerationModel, inputs, Options.ToGenerationOptions(_bundle.GenerationConfig), cancellationToken: ct);
 
             var results = new List<ClassificationResult>(batch.Count);
             for (int i = 0; i < batch.Count; i++)

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace FineR1.Inference.Classification;
 
 /// <summary>
-/// The four rationale parts of a Fine-R1 answer (spec §4.2): visual analysis, candidate sub-categories, comparison and
+/// The four rationale parts of a Fine-R1 answer (docs/method.md §4.2): visual analysis, candidate sub-categories, comparison and
 /// final prediction. Each is null when the reasoning has no recognisable section for it.
 /// </summary>
 /// <param name="Think">The whole <c>&lt;think&gt;</c> content (stripped); the text before <c>&lt;answer&gt;</c> when the tag

@@ -1,6 +1,6 @@
 namespace FineR1.Inference.Evaluation;
 
-/// <summary>One line of a Fine-R1 eval file (<c>eval/*.jsonl</c>, spec §6.2).</summary>
+/// <summary>One line of a Fine-R1 eval file (<c>eval/*.jsonl</c>, docs/method.md §6.2).</summary>
 /// <param name="ImagePath">Relative image path, e.g. <c>bird_200/images/001.Black_footed_Albatross/….jpg</c>.</param>
 /// <param name="Question">The question.</param>
 /// <param name="Options">Four candidate names (closed world; the ground truth is option 0 in every released record).</param>

@@ -1,6 +1,6 @@
 namespace FineR1.Inference.Evaluation;
 
-/// <summary>Which protocol of spec §6 to run.</summary>
+/// <summary>Which protocol of docs/method.md §6 to run.</summary>
 public enum EvalProtocol
 {
     /// <summary>Four options in the prompt; score = accuracy (answer contains the ground truth).</summary>

@@ -31,7 +31,7 @@ public sealed record FileScore
 /// <summary>A row of the paper's tables for one metric.</summary>
 /// <param name="Metric">What the numbers are.</param>
 /// <param name="Datasets">Datasets with both a seen and an unseen file, in the paper's column order.</param>
-/// <param name="Averages">Seen, unseen and overall averages (spec §6.5).</param>
+/// <param name="Averages">Seen, unseen and overall averages (docs/method.md §6.5).</param>
 public sealed record PaperRow(string Metric, IReadOnlyList<DatasetScore> Datasets, TableAverages Averages);
 
 /// <summary>What an evaluation run produced.</summary>

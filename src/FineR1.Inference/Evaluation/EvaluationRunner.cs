@@ -13,7 +13,7 @@ namespace FineR1.Inference.Evaluation;
 public sealed record EvaluationProgress(string File, int Done, int Total, int Failed, int Resumed);
 
 /// <summary>
-/// Runs the paper's evaluation (spec §6) over eval JSONL files with an <see cref="IFineGrainedPredictor"/>: builds
+/// Runs the paper's evaluation (docs/method.md §6) over eval JSONL files with an <see cref="IFineGrainedPredictor"/>: builds
 /// the prompts, batches the model calls, scores every record, appends per-record results to a JSONL file (resume) and
 /// returns per-file scores plus the paper-style averages. Bad lines, missing images and predictor errors are recorded
 /// with file and line number and the run continues; they count as wrong.

@@ -8,7 +8,7 @@ public interface ITextEmbedder
 }
 
 /// <summary>
-/// Relative semantic similarity of open-world predictions (spec §6.4) over an <see cref="ITextEmbedder"/>, caching
+/// Relative semantic similarity of open-world predictions (docs/method.md §6.4) over an <see cref="ITextEmbedder"/>, caching
 /// the embeddings of repeated texts (ground truths and anchors repeat across a file).
 /// </summary>
 public sealed class SemanticSimilarityScorer

@@ -1,7 +1,7 @@
 namespace FineR1.Inference.Evaluation;
 
 /// <summary>
-/// The open-world similarity score of spec §6.4. Answer parsing and the correctness rules (closed-world containment,
+/// The open-world similarity score of docs/method.md §6.4. Answer parsing and the correctness rules (closed-world containment,
 /// text inclusion with the car rule, the super-category anchor) live in <c>FineR1.Core.Text.Rewards.EvaluationScoring</c>.
 /// </summary>
 public static class Metrics

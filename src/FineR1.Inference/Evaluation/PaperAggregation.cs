@@ -13,7 +13,7 @@ public sealed record DatasetScore(string Dataset, double Seen, double Unseen);
 public sealed record TableAverages(double SeenAverage, double UnseenAverage, double Overall);
 
 /// <summary>
-/// Aggregation of the paper's Tables 1, 2 and 6 (spec §6.5): per split "Avg." is the arithmetic mean of the dataset
+/// Aggregation of the paper's Tables 1, 2 and 6 (docs/method.md §6.5): per split "Avg." is the arithmetic mean of the dataset
 /// scores; the overall "Avg." is the mean of the seen and unseen averages (not the mean over all files, and not a
 /// harmonic mean). Example (Fine-R1-7B, closed): (91.71 + 85.70) / 2 = 88.71.
 /// </summary>

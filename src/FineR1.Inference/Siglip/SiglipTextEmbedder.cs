@@ -19,11 +19,12 @@ public sealed class SiglipTextEmbedder : ITextEmbedder, IDisposable
     public int BatchSize { get; init; } = 64;
 
     /// <summary>
-    /// Pass HF's attention mask (1 on pieces and the first <c>&lt;/s&gt;</c>, 0 on padding) to the model. Off by
-    /// default: SigLIP was trained without it and the reference fixture uses none; turn it on to mimic code that calls
-    /// <c>get_text_features(**processor(...))</c> with a tokenizer that returns <c>attention_mask</c>.
+    /// Pass HF's attention mask (1 on pieces and the first <c>&lt;/s&gt;</c>, 0 on padding) to the model. On by default,
+    /// as Fine-R1's evaluation: it calls <c>get_text_features(**inputs)</c> with the output of HF's SigLIP tokenizer, which
+    /// returns <c>attention_mask</c> (padding to 64 is then masked), so the paper's open-world similarities need it.
+    /// Off reproduces SigLIP's own training setup (padding attends), e.g. the HF parity fixture.
     /// </summary>
-    public bool UseAttentionMask { get; init; }
+    public bool UseAttentionMask { get; init; } = true;
 
     /// <summary>Wraps a loaded model and tokenizer (the embedder owns and disposes the model).</summary>
     public SiglipTextEmbedder(SiglipTextModel model, SiglipTokenizer tokenizer)

@@ -6,7 +6,7 @@ namespace FineR1.Training.Data;
 public sealed record SftTurn(string Role, string Content);
 
 /// <summary>
-/// One CoT SFT example in the paper's Stage-1 format (spec §4.2): system, user and assistant turns plus the images
+/// One CoT SFT example in the paper's Stage-1 format (docs/method.md §4.2): system, user and assistant turns plus the images
 /// the user turn's <c>&lt;image&gt;</c> placeholders refer to, in order, as absolute paths.
 /// </summary>
 /// <param name="Index">Position of the record in its file (for error messages and data order).</param>

@@ -4,7 +4,7 @@ namespace FineR1.Training.Data;
 
 /// <summary>
 /// Reads the paper's Stage-1 CoT SFT file (LLaMA-Factory "sharegpt" formatting: a JSON array of
-/// <c>{"messages": [{"role","content"}...], "images": ["relative/path.jpg"]}</c>; spec §4.2), resolving image paths
+/// <c>{"messages": [{"role","content"}...], "images": ["relative/path.jpg"]}</c>; docs/method.md §4.2), resolving image paths
 /// against a root folder. Every problem is reported with the file and the record index.
 /// </summary>
 /// <example><code>

@@ -45,20 +45,4 @@ public static partial class ParameterGroups
         }
         return (decay, noDecay);
     }
-
-    /// <summary>
-    /// TorchSharp's AdamW (same update as <c>torch.optim.AdamW</c>; states in the parameters' dtype) over the trainable
-    /// parameters of <paramref name="module"/>, with a zero-decay group when configured.
-    /// </summary>
-    public static AdamW CreateAdamW(nn.Module module, AdamWSettings settings)
-    {
-        var (decay, noDecay) = Split(module, settings);
-        var groups = new List<AdamW.ParamGroup>
-        {
-            new(decay, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay),
-        };
-        if (noDecay.Count > 0)
-            groups.Add(new(noDecay, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, 0.0));
-        return optim.AdamW(groups, settings.LearningRate, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay);
-    }
 }

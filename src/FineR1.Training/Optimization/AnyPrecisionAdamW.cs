@@ -7,7 +7,7 @@ namespace FineR1.Training.Optimization;
 /// <summary>
 /// AdamW with optimizer states in a chosen dtype and optional Kahan-compensated parameter updates: the reference TAPO
 /// optimizer (<c>strategy: adamw_bf16</c> = torchdistx <c>AnyPrecisionAdamW</c> with bf16 momentum, variance and
-/// compensation buffers, spec §5.7). With bf16 weights and lr 1e-6 a plain bf16 update is below half an ulp of most
+/// compensation buffers, docs/method.md §5.7). With bf16 weights and lr 1e-6 a plain bf16 update is below half an ulp of most
 /// weights and is lost; the compensation buffer carries the rounding error to the next step
 /// (docs/training-precision.md). With float32 states and no compensation it is exactly <c>torch.optim.AdamW</c>.
 /// </summary>

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Optimization;
 
 /// <summary>
-/// Gradient accumulation over micro-batches (spec §5.3 step 5: a mini-batch of rows processed 4 rows at a time; each
+/// Gradient accumulation over micro-batches (docs/method.md §5.3 step 5: a mini-batch of rows processed 4 rows at a time; each
 /// micro-batch loss is divided by the number of micro-batches before <c>backward</c>, so gradients are their average).
 /// </summary>
 public static class GradientAccumulation

@@ -10,7 +10,7 @@ namespace FineR1.Training.Optimization;
 public sealed record OptimizerStepResult(double GradNorm, bool Stepped);
 
 /// <summary>
-/// Gradient-norm clipping and the guarded optimizer step of the reference actor (spec §5.4: clip to 1.0, skip the step
+/// Gradient-norm clipping and the guarded optimizer step of the reference actor (docs/method.md §5.4: clip to 1.0, skip the step
 /// if the norm is not finite, then zero the gradients).
 /// </summary>
 public static class GradientClipping

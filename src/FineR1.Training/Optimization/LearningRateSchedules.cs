@@ -21,7 +21,7 @@ public static class LearningRateSchedules
 
     /// <summary>
     /// EasyR1's constant schedule with warmup (Stage-2 TAPO, warmup 0): <c>min(1, step / max(1, warmup))</c>. With 0
-    /// warmup steps the very first step gets multiplier 0 (spec §9 item 17), every later step 1.
+    /// warmup steps the very first step gets multiplier 0 (docs/method.md §9 item 17), every later step 1.
     /// </summary>
     /// <example>warmup 0: step 0 → 0, step 1 → 1. warmup 4: step 2 → 0.5.</example>
     public static double ConstantWithWarmup(int step, int warmupSteps) =>

@@ -9,7 +9,7 @@ namespace FineR1.Training.Sft;
 /// <c>&lt;image&gt;{question}</c>, and a templated target without reasoning,
 /// <c>&lt;think&gt; {reasoning} &lt;/think&gt;\n\n&lt;answer&gt;{class}&lt;/answer&gt;</c>
 /// (default reasoning: "The image shows a {class}."). This teaches the answer format and the labels; it is not the
-/// paper's CoT data (spec §4.1), which needs a teacher model to write rationales.
+/// paper's CoT data (docs/method.md §4.1), which needs a teacher model to write rationales.
 /// </summary>
 public static class ClassFolderSftRecords
 {

@@ -23,6 +23,7 @@ public sealed class SftEncoder
     private readonly SftOverlongPolicy _overlong;
     private readonly ILogger _logger;
     private readonly int _visionEndId;
+    private readonly ImagePreScaling? _preScaling;
 
     /// <summary>Creates the encoder.</summary>
     /// <param name="tokenizer">The Qwen tokenizer.</param>
@@ -30,9 +31,12 @@ public sealed class SftEncoder
     /// <param name="maxLength">Maximum tokens per sequence.</param>
     /// <param name="overlong">What to do with longer records.</param>
     /// <param name="logger">Receives a warning per dropped or truncated record.</param>
+    /// <param name="preScaling">The reference's pixel-budget resize before the processor (null: none; the processor's
+    /// own limits then act as the budget).</param>
     public SftEncoder(QwenTokenizer tokenizer, Qwen2VLImageProcessor processor, int maxLength, SftOverlongPolicy overlong = SftOverlongPolicy.Truncate,
-        ILogger? logger = null)
+        ILogger? logger = null, ImagePreScaling? preScaling = null)
     {
+        _preScaling = preScaling;
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         _processor = processor ?? throw new ArgumentNullException(nameof(processor));
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 2);
@@ -70,7 +74,7 @@ public sealed class SftEncoder
         {
             try
             {
-                var image = ImageDecoder.Load(path, _processor.Options.ApplyExifOrientation);
+                var image = SftBatch.LoadImage(path, _processor, _preScaling);
                 grids.Add(_processor.PlanResize(image.Height, image.Width, path).Grid);
             }
             catch (ImageProcessingException e)

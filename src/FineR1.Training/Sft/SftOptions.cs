@@ -1,3 +1,5 @@
+using FineR1.Training.Checkpointing;
+
 namespace FineR1.Training.Sft;
 
 /// <summary>How a record longer than <see cref="SftOptions.MaxLength"/> is handled.</summary>
@@ -13,20 +15,32 @@ public enum SftOverlongPolicy
     Throw,
 }
 
+/// <summary>How the token cross-entropy of an optimizer step is averaged.</summary>
+public enum SftLossNormalization
+{
+    /// <summary>Mean over each micro-batch's supervised tokens, then the mean over the step's micro-batches: what
+    /// LLaMA-Factory does for multimodal models (it turns HF Trainer's <c>num_items_in_batch</c> off when a processor is
+    /// present), hence the released Fine-R1 SFT. A token of a short micro-batch weighs more than one of a long one.</summary>
+    PerMicroBatch,
+    /// <summary>Sum over the step's micro-batches divided by all supervised tokens of the step (HF Trainer ≥ 4.46
+    /// <c>num_items_in_batch</c> for text models): every token weighs the same, accumulation equals one big batch.</summary>
+    PerOptimizerStep,
+}
+
 /// <summary>Weight and optimizer-state precision.</summary>
 public enum SftPrecision
 {
     /// <summary>Follow the model: <see cref="BFloat16"/> when its weights are bf16 (load it so on CUDA), else <see cref="Float32"/>.</summary>
     Auto,
-    /// <summary>float32 weights and TorchSharp's AdamW (exactly <c>torch.optim.AdamW</c>).</summary>
+    /// <summary>float32 weights (AdamW with float32 states: exactly <c>torch.optim.AdamW</c>).</summary>
     Float32,
-    /// <summary>bf16 weights with <see cref="Optimization.AnyPrecisionAdamW"/> keeping float32 moments and a float32
-    /// Kahan compensation buffer (docs/training-precision.md: the single-GPU equivalent of DeepSpeed's fp32 master weights).</summary>
+    /// <summary>bf16 weights with Kahan-compensated <see cref="Optimization.AnyPrecisionAdamW"/> updates, states in
+    /// <see cref="SftOptions.OptimizerStates"/> (docs/training-precision.md).</summary>
     BFloat16,
 }
 
 /// <summary>
-/// Every knob of Stage-1 chain-of-thought SFT (spec §4.3). Defaults are the released Fine-R1 recipe
+/// Every knob of Stage-1 chain-of-thought SFT (docs/method.md §4.3). Defaults are the released Fine-R1 recipe
 /// (<c>LLaMA-Factory/cot_sft_3b.sh</c>, identical for 7B) adapted to one device: the paper's 4 GPUs × 4 sequences ×
 /// 4 accumulation steps = 64 sequences per optimizer step become 4 sequences × 16 accumulation steps.
 /// Bound from configuration section <see cref="SectionName"/> and checked by <see cref="SftOptionsValidator"/>.
@@ -36,12 +50,10 @@ public sealed class SftOptions
     /// <summary>Configuration section the options bind to.</summary>
     public const string SectionName = "FineR1:Sft";
 
-    /// <summary>Folder where checkpoints (<c>checkpoint-{step}</c>), the final model and <c>metrics.jsonl</c> go. Required.</summary>
-    public string OutputFolder { get; set; } = "";
-
-    /// <summary>Base-model folder whose tokenizer, processor and generation files are copied into every checkpoint
-    /// (optional; without it checkpoints hold config + weights only).</summary>
-    public string? BaseModelFolder { get; set; }
+    /// <summary>Checkpoints (<c>checkpoint-{step}</c>, the last one being the final model), resume and the metrics file,
+    /// all in <see cref="CheckpointingOptions.OutputDir"/>; nothing is written while it is null. Saves every 1000 steps
+    /// (paper: <c>save_steps 1000</c>, i.e. never within its ~70 steps) and always at the end.</summary>
+    public CheckpointingOptions Checkpointing { get; set; } = new() { SaveEverySteps = 1000 };
 
     /// <summary>Maximum tokens per sequence (paper: <c>cutoff_len 4096</c>).</summary>
     public int MaxLength { get; set; } = 4096;
@@ -54,6 +66,21 @@ public sealed class SftOptions
 
     /// <summary>Smallest image area after resizing (paper, LLaMA-Factory default <c>image_min_pixels</c>: 32·32 = 1,024).</summary>
     public long ImageMinPixels { get; set; } = 32 * 32;
+
+    /// <summary>
+    /// Resize each image into [<see cref="ImageMinPixels"/>, <see cref="ImageMaxPixels"/>] before the processor, as
+    /// LLaMA-Factory does (<see cref="Data.ImagePreScaling"/>; default on). Off hands the limits to the processor's
+    /// smart_resize instead (grids can differ by a patch row or column; large images get 5–10 % fewer tokens).
+    /// </summary>
+    public bool PreScaleImages { get; set; } = true;
+
+    /// <summary>
+    /// Turn images upright by their EXIF orientation tag (default on, as HF's <c>load_image</c> and every image viewer:
+    /// a phone photo reaches the model the way a person sees it). The reference opens files with Pillow's
+    /// <c>Image.open</c>, which ignores the tag, so the two differ only on files with a non-default orientation tag;
+    /// off reproduces the reference there.
+    /// </summary>
+    public bool ApplyExifOrientation { get; set; } = true;
 
     /// <summary>Sequences per forward/backward (paper: <c>per_device_train_batch_size 4</c>).</summary>
     public int MicroBatchSize { get; set; } = 4;
@@ -82,6 +109,10 @@ public sealed class SftOptions
     /// <summary>AdamW ε (HF default 1e-8).</summary>
     public double AdamEpsilon { get; set; } = 1e-8;
 
+    /// <summary>Loss averaging (default <see cref="SftLossNormalization.PerMicroBatch"/>, as LLaMA-Factory for
+    /// multimodal models and so the paper's SFT).</summary>
+    public SftLossNormalization LossNormalization { get; set; } = SftLossNormalization.PerMicroBatch;
+
     /// <summary>Gradient-norm clipping (HF default <c>max_grad_norm 1.0</c>); a non-finite norm skips the step.</summary>
     public double MaxGradNorm { get; set; } = 1.0;
 
@@ -98,6 +129,14 @@ public sealed class SftOptions
     /// <summary>Weight precision (paper: bf16 with fp32 master weights under DeepSpeed ZeRO-3).</summary>
     public SftPrecision Precision { get; set; } = SftPrecision.Auto;
 
+    /// <summary>
+    /// dtype of the AdamW states (<see cref="Optimization.TrainingOptimizer"/>). Default float32: the reference SFT runs
+    /// DeepSpeed ZeRO-3 in bf16, which keeps fp32 master weights and fp32 Adam states; on bf16 weights float32 states
+    /// with the float32 Kahan buffer are the single-device equivalent. <see cref="Optimization.OptimizerStatePrecision.WeightDType"/>
+    /// gives bf16 states on bf16 weights (TAPO's choice, 6 bytes less per parameter).
+    /// </summary>
+    public Optimization.OptimizerStatePrecision OptimizerStates { get; set; } = Optimization.OptimizerStatePrecision.Float32;
+
     /// <summary>Recompute decoder layers in backward (LLaMA-Factory default: on; exact, see
     /// docs/lora-and-checkpointing.md). Vision blocks are checkpointed too when the vision tower is trained.</summary>
     public bool GradientCheckpointing { get; set; } = true;
@@ -108,24 +147,8 @@ public sealed class SftOptions
     /// <summary>Seed of the data order and of torch's generator (HF default 42).</summary>
     public int Seed { get; set; } = 42;
 
-    /// <summary>Write a checkpoint every this many optimizer steps; 0 = only at the end (paper: <c>save_steps 1000</c>,
-    /// i.e. never within its ~70 steps).</summary>
-    public int SaveSteps { get; set; } = 1000;
-
-    /// <summary>Keep only the newest this many checkpoints; 0 = keep all (HF <c>save_total_limit</c>, default none).</summary>
-    public int KeepLastCheckpoints { get; set; } = 2;
-
-    /// <summary>Write a checkpoint when the run is cancelled, so it can resume from there (default on).</summary>
-    public bool SaveOnCancel { get; set; } = true;
-
-    /// <summary>Continue from the newest checkpoint in <see cref="OutputFolder"/> when there is one (default on).</summary>
-    public bool ResumeFromLatestCheckpoint { get; set; } = true;
-
     /// <summary>Report progress and write a metrics line every this many steps (paper: <c>logging_steps 1</c>).</summary>
     public int LoggingSteps { get; set; } = 1;
-
-    /// <summary>Metrics file name inside <see cref="OutputFolder"/> (JSON Lines; empty = none).</summary>
-    public string MetricsFileName { get; set; } = "metrics.jsonl";
 }
 
 /// <summary>LoRA settings (off in the paper). When enabled, the trainer wraps the decoder projections with

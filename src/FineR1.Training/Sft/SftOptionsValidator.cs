@@ -1,8 +1,10 @@
+using FineR1.Training.Checkpointing;
 using Microsoft.Extensions.Options;
 
 namespace FineR1.Training.Sft;
 
-/// <summary>Checks <see cref="SftOptions"/> at start-up; every problem is reported with its option name.</summary>
+/// <summary>Checks <see cref="SftOptions"/>, at host start through DI and in the <see cref="SftTrainer"/> constructor
+/// (<see cref="TrainingOptionsValidation"/>); every problem is reported with its option name.</summary>
 public sealed class SftOptionsValidator : IValidateOptions<SftOptions>
 {
     /// <inheritdoc />
@@ -12,9 +14,6 @@ public sealed class SftOptionsValidator : IValidateOptions<SftOptions>
         var errors = new List<string>();
         void Check(bool ok, string message) { if (!ok) errors.Add(message); }
 
-        Check(!string.IsNullOrWhiteSpace(options.OutputFolder), "OutputFolder is required.");
-        Check(options.BaseModelFolder is null || Directory.Exists(options.BaseModelFolder),
-            $"BaseModelFolder '{options.BaseModelFolder}' does not exist.");
         Check(options.MaxLength >= 16, $"MaxLength must be ≥ 16, got {options.MaxLength}.");
         Check(Enum.IsDefined(options.Overlong), $"Overlong {options.Overlong} is not defined.");
         Check(options.ImageMinPixels > 0, $"ImageMinPixels must be > 0, got {options.ImageMinPixels}.");
@@ -33,11 +32,10 @@ public sealed class SftOptionsValidator : IValidateOptions<SftOptions>
         Check(options.TrainVisionTower || options.TrainMultiModalProjector || options.TrainLanguageModel || options.Lora is { Enabled: true },
             "nothing to train: TrainVisionTower, TrainMultiModalProjector and TrainLanguageModel are all false and LoRA is off.");
         Check(Enum.IsDefined(options.Precision), $"Precision {options.Precision} is not defined.");
-        Check(options.SaveSteps >= 0, $"SaveSteps must be ≥ 0, got {options.SaveSteps}.");
-        Check(options.KeepLastCheckpoints >= 0, $"KeepLastCheckpoints must be ≥ 0, got {options.KeepLastCheckpoints}.");
+        Check(Enum.IsDefined(options.OptimizerStates), $"OptimizerStates {options.OptimizerStates} is not defined.");
+        Check(Enum.IsDefined(options.LossNormalization), $"LossNormalization {options.LossNormalization} is not defined.");
         Check(options.LoggingSteps > 0, $"LoggingSteps must be > 0, got {options.LoggingSteps}.");
-        Check(options.MetricsFileName is not null && options.MetricsFileName.IndexOfAny(Path.GetInvalidFileNameChars()) < 0,
-            $"MetricsFileName '{options.MetricsFileName}' is not a valid file name.");
+        errors.AddRange(CheckpointingOptionsValidator.FailuresOf(options.Checkpointing));
         if (options.Lora is null) errors.Add("Lora must not be null.");
         else if (options.Lora.Enabled)
         {
@@ -47,12 +45,5 @@ public sealed class SftOptionsValidator : IValidateOptions<SftOptions>
             Check(options.Lora.TargetModules is { Count: > 0 }, "Lora.TargetModules must name at least one module.");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-
-    /// <summary>Validates and throws <see cref="OptionsValidationException"/> listing every problem.</summary>
-    public static void ThrowIfInvalid(SftOptions options)
-    {
-        var result = new SftOptionsValidator().Validate(null, options);
-        if (result.Failed) throw new OptionsValidationException(nameof(SftOptions), typeof(SftOptions), result.Failures);
     }
 }

@@ -18,8 +18,9 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Sft;
 
 /// <summary>
-/// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (spec §4): next-token cross-entropy on the assistant
-/// targets only, averaged over all supervised tokens of an optimizer step; AdamW (β 0.9/0.999, ε 1e-8, weight decay
+/// Stage-1 chain-of-thought supervised fine-tuning of Qwen2.5-VL (docs/method.md §4): next-token cross-entropy on the assistant
+/// targets only, averaged per micro-batch and then over the step's micro-batches (LLaMA-Factory for multimodal models;
+/// <see cref="SftOptions.LossNormalization"/>); AdamW (β 0.9/0.999, ε 1e-8, weight decay
 /// 0.1 except biases and norms), cosine schedule with linear warm-up, gradient accumulation, clipping to 1.0 with
 /// non-finite steps skipped; the vision tower and merger frozen by default. Checkpoints are HF model folders plus
 /// optimizer and trainer state, and a run resumes from the newest one exactly (same losses as an uninterrupted run).
@@ -27,7 +28,7 @@ namespace FineR1.Training.Sft;
 /// <example><code>
 /// var model = new Qwen2_5_VLForConditionalGeneration(config, torch.CUDA, ScalarType.BFloat16);
 /// CheckpointLoader.Load(model, "/models/Qwen2.5-VL-3B-Instruct");
-/// var trainer = new SftTrainer(model, tokenizer, new SftOptions { OutputFolder = "runs/sft", BaseModelFolder = "/models/Qwen2.5-VL-3B-Instruct" });
+/// var trainer = new SftTrainer(model, tokenizer, new SftOptions { Checkpointing = { OutputDir = "runs/sft", BaseModelFolder = "/models/Qwen2.5-VL-3B-Instruct" } });
 /// var records = ShareGptDataset.Load("stage1-cot-sft.json", imageRoot: "/data/fgvr");
 /// var result = trainer.Train(trainer.Prepare(records, "stage1-cot-sft.json"), progress);
 /// </code></example>
@@ -52,16 +53,21 @@ public sealed class SftTrainer
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        SftOptionsValidator.ThrowIfInvalid(options);
+        TrainingOptionsValidation.ThrowIfInvalid(new SftOptionsValidator(), options);
         _logger = logger ?? NullLogger.Instance;
         PadTokenId = tokenizer.EndOfTextId;
+        // With pre-scaling the SFT budget is applied before the processor, which keeps its checkpoint limits (as
+        // LLaMA-Factory); without it the budget goes to the processor's smart_resize.
+        var defaults = new Qwen2VLImageProcessorOptions();
+        PreScaling = options.PreScaleImages ? new ImagePreScaling(options.ImageMinPixels, options.ImageMaxPixels, QwenSideRules: true) : null;
         _processor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions
         {
-            MaxPixels = options.ImageMaxPixels,
-            MinPixels = options.ImageMinPixels,
+            MaxPixels = options.PreScaleImages ? defaults.MaxPixels : options.ImageMaxPixels,
+            MinPixels = options.PreScaleImages ? defaults.MinPixels : options.ImageMinPixels,
             PatchSize = model.Config.Vision.PatchSize,
             MergeSize = model.Config.Vision.SpatialMergeSize,
             TemporalPatchSize = model.Config.Vision.TemporalPatchSize,
+            ApplyExifOrientation = options.ApplyExifOrientation,
         });
     }
 
@@ -69,13 +75,16 @@ public sealed class SftTrainer
     /// masked from attention and loss, so the value only has to be a valid id.</summary>
     public int PadTokenId { get; init; }
 
-    /// <summary>The image processor (SFT pixel limits).</summary>
+    /// <summary>The image processor (SFT pixel limits when <see cref="SftOptions.PreScaleImages"/> is off).</summary>
     public Qwen2VLImageProcessor ImageProcessor => _processor;
+
+    /// <summary>The pixel-budget resize applied before the processor (null when <see cref="SftOptions.PreScaleImages"/> is off).</summary>
+    public ImagePreScaling? PreScaling { get; }
 
     /// <summary>Tokenizes the records (and plans their images) with the configured length policy.</summary>
     /// <exception cref="DatasetException">A record cannot be used; the message names its index.</exception>
     public IReadOnlyList<SftExample> Prepare(IReadOnlyList<SftRecord> records, string? source = null) =>
-        new SftEncoder(_tokenizer, _processor, Options.MaxLength, Options.Overlong, _logger).EncodeAll(records, source);
+        new SftEncoder(_tokenizer, _processor, Options.MaxLength, Options.Overlong, _logger, PreScaling).EncodeAll(records, source);
 
     /// <summary>
     /// Sets <c>requires_grad</c> by component (<see cref="SftOptions.TrainVisionTower"/>,
@@ -103,9 +112,10 @@ public sealed class SftTrainer
         Train(Prepare(records), progress, cancellationToken);
 
     /// <summary>
-    /// Runs (or resumes, see <see cref="SftOptions.ResumeFromLatestCheckpoint"/>) training over <paramref name="examples"/>.
-    /// Cancellation is honoured between optimizer steps: a checkpoint is written (<see cref="SftOptions.SaveOnCancel"/>)
-    /// and the result says <c>Completed = false</c>.
+    /// Runs (or resumes, see <see cref="CheckpointingOptions.ResumeFromLatest"/>) training over <paramref name="examples"/>.
+    /// Cancellation is honoured between optimizer steps: a checkpoint is written (<see cref="CheckpointingOptions.SaveOnCancel"/>)
+    /// and the result says <c>Completed = false</c>. Without <see cref="CheckpointingOptions.OutputDir"/> nothing is
+    /// written (the trained weights stay in the model).
     /// </summary>
     /// <exception cref="TrainingCheckpointException">The checkpoint to resume from belongs to another run (trainer,
     /// dataset size, schedule or seed differ) or is incomplete.</exception>
@@ -130,13 +140,16 @@ public sealed class SftTrainer
         else _model.DisableGradientCheckpointing();
 
         var trainable = o.Lora.Enabled ? _model.LoraParameters().ToList() : ApplyFreezing(_model, o);
-        using var optimizer = new SftOptimizer(trainable, o, bf16);
+        using var optimizer = TrainingOptimizer.Create(trainable,
+            new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon, ExcludeNormsAndBiasesFromDecay: true),
+            o.OptimizerStates);
         int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
         int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps;
 
         var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };
-        string? resumedFrom = o.ResumeFromLatestCheckpoint ? TrainingCheckpoints.FindLatest(o.OutputFolder) : null;
+        var c = o.Checkpointing;
+        string? resumedFrom = c.OutputDir is not null && c.ResumeFromLatest ? TrainingCheckpoints.FindLatest(c.OutputDir) : null;
         if (resumedFrom is not null)
         {
             state = Resume(resumedFrom, state, optimizer);
@@ -144,7 +157,7 @@ public sealed class SftTrainer
         }
         else torch.manual_seed(o.Seed);
 
-        var metricsPath = string.IsNullOrEmpty(o.MetricsFileName) ? null : Path.Combine(o.OutputFolder, o.MetricsFileName);
+        var metricsPath = c.OutputDir is null || string.IsNullOrEmpty(c.MetricsFileName) ? null : Path.Combine(c.OutputDir, c.MetricsFileName);
         if (metricsPath is not null) MetricsJsonlWriter.TruncateAfterStep(metricsPath, state.GlobalStep);
         using var metrics = metricsPath is null ? null : new MetricsJsonlWriter(metricsPath);
 
@@ -160,7 +173,7 @@ public sealed class SftTrainer
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                if (o.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer);
+                if (c.OutputDir is not null && c.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer);
                 _logger.LogInformation("SFT cancelled after step {Step}.", state.GlobalStep);
                 return new SftRunResult(state.GlobalStep, totalSteps, false, resumedFrom, lastCheckpoint, taken);
             }
@@ -170,15 +183,18 @@ public sealed class SftTrainer
             var stepExamples = order.Skip(start).Take(examplesPerStep).Select(i => examples[i]).ToList();
             long supervised = stepExamples.Sum(e => (long)e.SupervisedTokens);
             double lr = o.LearningRate * LearningRateSchedules.CosineWithWarmup((int)state.GlobalStep, o.WarmupSteps, (int)totalSteps);
-            optimizer.SetLearningRate(lr);
+            optimizer.LearningRate = lr;
 
             double loss = 0;
             long tokens = 0;
-            foreach (var micro in stepExamples.Chunk(o.MicroBatchSize))
+            var micros = stepExamples.Chunk(o.MicroBatchSize).ToList();
+            foreach (var micro in micros)
             {
                 using var scope = NewDisposeScope();
-                using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId);
-                var microLoss = Forward(batch, device, supervised);
+                using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId, PreScaling);
+                var microLoss = o.LossNormalization == SftLossNormalization.PerOptimizerStep
+                    ? Forward(batch, device, supervised)                    // Σ token CE / step's supervised tokens
+                    : Forward(batch, device, null) / micros.Count;          // micro-batch mean CE / micro-batches in the step
                 microLoss.backward();
                 loss += microLoss.detach().cpu().to_type(ScalarType.Float64).item<double>();
                 tokens += batch.Tokens;
@@ -196,7 +212,7 @@ public sealed class SftTrainer
             bool last = state.GlobalStep == totalSteps;
             var report = Report(state, loss, lr, result, tokens, supervised, meter.ElapsedSeconds);
             state.LogHistory.Add(History(report));
-            if (last || (o.SaveSteps > 0 && state.GlobalStep % o.SaveSteps == 0))
+            if (c.OutputDir is not null && (last || (c.SaveEverySteps > 0 && state.GlobalStep % c.SaveEverySteps == 0)))
             {
                 lastCheckpoint = Save(state, optimizer);
                 savedAt = state.GlobalStep;
@@ -214,8 +230,9 @@ public sealed class SftTrainer
         return new SftRunResult(state.GlobalStep, totalSteps, true, resumedFrom, lastCheckpoint, taken);
     }
 
-    /// <summary>One micro-batch: forward, and the summed token cross-entropy divided by the step's supervised tokens.</summary>
-    private Tensor Forward(SftBatch batch, Device device, long stepSupervisedTokens)
+    /// <summary>One micro-batch: forward, and the summed token cross-entropy divided by
+    /// <paramref name="stepSupervisedTokens"/>, or by the micro-batch's own supervised tokens when null.</summary>
+    private Tensor Forward(SftBatch batch, Device device, long? stepSupervisedTokens)
     {
         bool padded = batch.Tokens != batch.InputIds.NumberOfElements;
         var output = _model.forward(
@@ -236,23 +253,24 @@ public sealed class SftTrainer
         ["step"] = p.Step, ["epoch"] = p.Epoch, ["loss"] = p.Loss, ["learning_rate"] = p.LearningRate, ["grad_norm"] = p.GradNorm,
     };
 
-    private string Save(TrainerState state, SftOptimizer optimizer)
+    private string Save(TrainerState state, TrainingOptimizer optimizer)
     {
         state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
         using var scope = NewDisposeScope();
-        var folder = TrainingCheckpoints.Save(Options.OutputFolder,
-            new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: Options.BaseModelFolder),
-            Options.KeepLastCheckpoints);
+        var c = Options.Checkpointing;
+        var folder = TrainingCheckpoints.Save(c.OutputDir!,
+            new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: c.BaseModelFolder),
+            c.KeepLast);
         _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "SFT checkpoint written: {Folder}.", folder);
         return folder;
     }
 
-    private TrainerState Resume(string folder, TrainerState expected, SftOptimizer optimizer)
+    private TrainerState Resume(string folder, TrainerState expected, TrainingOptimizer optimizer)
     {
         var state = TrainingCheckpoints.ReadState(folder);
         void Require(bool ok, string what)
         {
-            if (!ok) throw new TrainingCheckpointException($"cannot resume: {what}. Use another OutputFolder or set ResumeFromLatestCheckpoint = false.", folder);
+            if (!ok) throw new TrainingCheckpointException($"cannot resume: {what}. Use another Checkpointing.OutputDir or set Checkpointing.ResumeFromLatest = false.", folder);
         }
         Require(state.Trainer == TrainerName, $"written by trainer '{state.Trainer}', not '{TrainerName}'");
         Require(state.DatasetSize == expected.DatasetSize, $"the checkpoint's run had {state.DatasetSize} examples, this one {expected.DatasetSize}");

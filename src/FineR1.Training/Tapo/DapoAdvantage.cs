@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tapo;
 
 /// <summary>
-/// DAPO/GRPO outcome advantage (spec §5.5, reference <c>compute_dapo_outcome_advantage</c>, identical in logic to
+/// DAPO/GRPO outcome advantage (docs/method.md §5.5, reference <c>compute_dapo_outcome_advantage</c>, identical in logic to
 /// <c>compute_grpo_outcome_advantage</c>): every row's return is normalised within its group (same uid; in TAPO the
 /// n anchor + n positive rollouts of one prompt, paper Eq. 1) and broadcast over its response tokens.
 /// </summary>
@@ -16,7 +16,7 @@ public static class DapoAdvantage
     /// <c>R_i = Σₜ rewards[i,t]</c>; <c>A_i = (R_i − mean_G) / (std_G + ε)</c> with the unbiased (N−1) standard deviation
     /// of the row's group G; returns <c>A_i · mask[i,t]</c>, shape <c>[rows, T]</c>. No gradient.
     /// </summary>
-    /// <param name="tokenLevelRewards"><c>[rows, T]</c>; the reward sits on the last response token (spec §5.2).</param>
+    /// <param name="tokenLevelRewards"><c>[rows, T]</c>; the reward sits on the last response token (docs/method.md §5.2).</param>
     /// <param name="responseMask"><c>[rows, T]</c>, 1 on response tokens.</param>
     /// <param name="groupIds">One uid per row; rows sharing a uid are normalised together.</param>
     /// <param name="epsilon">Added to the standard deviation (reference 1e-6).</param>

@@ -1,14 +1,14 @@
 namespace FineR1.Training.Tapo;
 
 /// <summary>
-/// DAPO dynamic sampling (spec §5.3; paper Eq. 4 constraint <c>0 &lt; |{correct}| &lt; n1 + n2</c>): groups whose rollouts
+/// DAPO dynamic sampling (docs/method.md §5.3; paper Eq. 4 constraint <c>0 &lt; |{correct}| &lt; n1 + n2</c>): groups whose rollouts
 /// are all correct or all wrong carry no advantage signal and are dropped.
 /// </summary>
 public static class DynamicSampling
 {
     /// <summary>
     /// Indices of the rows to keep: rows of groups whose mean accuracy is strictly inside (<paramref name="low"/>,
-    /// <paramref name="high"/>). Reference quirk (spec §5.3): if every group of the draw is dropped, the whole draw is kept.
+    /// <paramref name="high"/>). Reference quirk (docs/method.md §5.3): if every group of the draw is dropped, the whole draw is kept.
     /// </summary>
     /// <param name="groupIds">uid of each row.</param>
     /// <param name="accuracies">Accuracy reward (0 or 1) of each row.</param>
@@ -46,7 +46,7 @@ public static class DynamicSampling
 }
 
 /// <summary>
-/// Accumulates dynamic-sampling draws until a training batch of <c>targetGroups</c> groups is complete (spec §5.3 loop):
+/// Accumulates dynamic-sampling draws until a training batch of <c>targetGroups</c> groups is complete (docs/method.md §5.3 loop):
 /// each draw is filtered with <see cref="DynamicSampling.KeptRows"/>, appended, and the batch is cut to the first
 /// <c>targetGroups</c> groups.
 /// </summary>

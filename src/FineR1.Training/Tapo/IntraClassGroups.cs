@@ -1,6 +1,6 @@
 namespace FineR1.Training.Tapo;
 
-/// <summary>Which of a training triplet's images (spec §5.1, paper §4.3).</summary>
+/// <summary>Which of a training triplet's images (docs/method.md §5.1, paper §4.3).</summary>
 public enum TripletImage
 {
     /// <summary>The anchor x.</summary>
@@ -13,7 +13,7 @@ public enum TripletImage
     Negative,
 }
 
-/// <summary>One rollout row of a TAPO batch and the images its quantities use (spec §5.8 table).</summary>
+/// <summary>One rollout row of a TAPO batch and the images its quantities use (docs/method.md §5.8 table).</summary>
 /// <param name="PromptIndex">Index of the prompt (triplet) in the draw.</param>
 /// <param name="GroupId">Group uid shared by all 2n rows of the prompt (advantage normalisation, paper Eq. 1).</param>
 /// <param name="GeneratedFrom">Image the response is sampled from (anchor for the first n rows, positive for the next n).</param>
@@ -24,12 +24,12 @@ public sealed record RolloutRow(int PromptIndex, string GroupId, TripletImage Ge
     /// <summary>Image of <c>aug_log_probs</c>: always the negative.</summary>
     public TripletImage AugLogProbImage => TripletImage.Negative;
 
-    /// <summary>Image whose prompt token ids and mRoPE positions the row uses: always the anchor (spec §5.8).</summary>
+    /// <summary>Image whose prompt token ids and mRoPE positions the row uses: always the anchor (docs/method.md §5.8).</summary>
     public TripletImage PromptImage => TripletImage.Anchor;
 }
 
 /// <summary>
-/// Intra-class augmentation (spec §5.3, paper §4.3 Eq. 1; NoisyRollout mixing): each prompt is generated from its anchor
+/// Intra-class augmentation (docs/method.md §5.3, paper §4.3 Eq. 1; NoisyRollout mixing): each prompt is generated from its anchor
 /// and its positive image, n samples each, and all 2n rollouts share the prompt's group uid.
 /// </summary>
 public static class IntraClassGroups
@@ -52,7 +52,7 @@ public static class IntraClassGroups
 
     /// <summary>
     /// The rows of one draw in the reference order: p0-anchor ×n, p0-positive ×n, p1-anchor ×n, … (2n rows per prompt,
-    /// all with the prompt's uid). <paramref name="conditioning"/> picks the positive rows' log-prob image (spec §9 item 1).
+    /// all with the prompt's uid). <paramref name="conditioning"/> picks the positive rows' log-prob image (docs/method.md §9 item 1).
     /// </summary>
     /// <param name="groupIds">One uid per prompt (must be distinct).</param>
     /// <param name="n">Rollouts per image (Fine-R1: 5).</param>

@@ -3,9 +3,9 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tapo;
 
 /// <summary>
-/// Per-token KL estimators between two policies' log-probs of the sampled tokens (spec §5.5 <c>compute_kl</c>, reference
+/// Per-token KL estimators between two policies' log-probs of the sampled tokens (docs/method.md §5.5 <c>compute_kl</c>, reference
 /// <c>verl/trainer/core_algos.py</c>). TAPO's inter-class term is <c>ComputeKl(logp, aug_log_probs, LowVarKl)</c>
-/// (paper Eq. 3; spec §9 item 2 for the code's direction).
+/// (paper Eq. 3; docs/method.md §9 item 2 for the code's direction).
 /// </summary>
 public static class KlDivergence
 {
@@ -16,7 +16,7 @@ public static class KlDivergence
     public const double LowVarKlClamp = 10.0;
 
     /// <summary>
-    /// Spec §5.5 <c>compute_kl(log_probs, ref_log_probs, kl_penalty)</c>, element-wise. Inputs of any shape (equal);
+    /// docs/method.md §5.5 <c>compute_kl(log_probs, ref_log_probs, kl_penalty)</c>, element-wise. Inputs of any shape (equal);
     /// bf16/fp16 inputs are computed in float32 like the reference, float32/float64 in their own precision.
     /// Differentiable in both arguments.
     /// </summary>
@@ -42,7 +42,7 @@ public static class KlDivergence
     }
 
     /// <summary>
-    /// Spec §5.5 <c>"full"</c>: <c>F.kl_div(ref, lp, log_target=True, reduction="none").sum(-1)</c> =
+    /// docs/method.md §5.5 <c>"full"</c>: <c>F.kl_div(ref, lp, log_target=True, reduction="none").sum(-1)</c> =
     /// <c>Σ_v exp(lp_v)·(lp_v − ref_v)</c> = KL[π_lp ‖ π_ref] over the last (vocabulary) axis.
     /// </summary>
     /// <param name="logProbs">Full log-distributions of the trained policy, <c>[..., V]</c>.</param>

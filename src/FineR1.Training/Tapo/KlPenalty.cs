@@ -1,7 +1,7 @@
 namespace FineR1.Training.Tapo;
 
 /// <summary>
-/// Which per-token KL estimator <see cref="KlDivergence.ComputeKl"/> returns (spec §5.5, reference
+/// Which per-token KL estimator <see cref="KlDivergence.ComputeKl"/> returns (docs/method.md §5.5, reference
 /// <c>core_algos.compute_kl</c>'s <c>kl_penalty</c> argument). The reference's string names are accepted by
 /// <see cref="KlPenaltyNames.Parse"/>.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace FineR1.Training.Tapo;
 
 /// <summary>
-/// How token losses are averaged (reference <c>loss_avg_mode</c>; spec §5.5 <c>average_loss</c>). Fine-R1 trains with
+/// How token losses are averaged (reference <c>loss_avg_mode</c>; docs/method.md §5.5 <c>average_loss</c>). Fine-R1 trains with
 /// <see cref="Token"/>.
 /// </summary>
 public enum LossAggregation

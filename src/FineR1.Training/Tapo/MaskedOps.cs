@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tapo;
 
 /// <summary>
-/// Masked reductions used by every TAPO loss (spec §5.5 <c>average_loss</c>; verl <c>masked_mean</c>). Shapes: values and
+/// Masked reductions used by every TAPO loss (docs/method.md §5.5 <c>average_loss</c>; verl <c>masked_mean</c>). Shapes: values and
 /// mask are <c>[rows, T]</c> response-token tensors; the mask is 1 on response tokens up to and including EOS.
 /// </summary>
 public static class MaskedOps
@@ -25,7 +25,7 @@ public static class MaskedOps
     }
 
     /// <summary>
-    /// Spec §5.5 <c>average_loss(values, mask, mode, eps=1e-8)</c>: <see cref="LossAggregation.Token"/> =
+    /// docs/method.md §5.5 <c>average_loss(values, mask, mode, eps=1e-8)</c>: <see cref="LossAggregation.Token"/> =
     /// <see cref="MaskedMean"/> over every token; <see cref="LossAggregation.Seq"/> = mean over rows of each row's masked
     /// mean. Returns a 0-d tensor (differentiable in <paramref name="values"/>).
     /// </summary>

@@ -16,7 +16,7 @@ public sealed record PolicyLossMetrics(double PpoKl, double EntropyLoss, double 
 public sealed record PolicyLossResult(Tensor Loss, PolicyLossMetrics Metrics);
 
 /// <summary>
-/// DAPO's asymmetric-clip PPO loss with dual clip (spec §5.5 <c>compute_policy_loss</c>; paper Eq. 4's
+/// DAPO's asymmetric-clip PPO loss with dual clip (docs/method.md §5.5 <c>compute_policy_loss</c>; paper Eq. 4's
 /// <c>min[r·Â, clip(r, 1−ε_l, 1+ε_h)·Â]</c> term, negated to a loss).
 /// </summary>
 public static class PolicyLoss

@@ -6,7 +6,7 @@ namespace FineR1.Training.Tapo;
 /// <summary>
 /// Tensors of one micro-batch for <see cref="TapoObjective.Compute"/>, all <c>[rows, T]</c> over response tokens.
 /// </summary>
-/// <param name="LogProbs">log π_θ(o_t | q, x*, o_&lt;t) with gradient (x* = generation image or anchor, spec §5.8).</param>
+/// <param name="LogProbs">log π_θ(o_t | q, x*, o_&lt;t) with gradient (x* = generation image or anchor, docs/method.md §5.8).</param>
 /// <param name="OldLogProbs">log π_θold of the same tokens under the same image (no grad).</param>
 /// <param name="Advantages">Per-token advantages (<see cref="DapoAdvantage"/>).</param>
 /// <param name="ResponseMask">1 on response tokens up to and including EOS.</param>
@@ -27,8 +27,8 @@ public sealed record TapoMicroBatch(Tensor LogProbs, Tensor OldLogProbs, Tensor 
 public sealed record TapoLossResult(Tensor Loss, double PolicyLoss, PolicyLossMetrics PolicyMetrics, double? ReferenceKl, double KlPrcp, double AugEntropy, double OriEntropy);
 
 /// <summary>
-/// The per-micro-batch TAPO objective as the released code composes it (spec §5.4, reference
-/// <c>dp_actor.update_policy</c>; paper §4.3 Eq. 4 with the differences of spec §9 items 2–4):
+/// The per-micro-batch TAPO objective as the released code composes it (docs/method.md §5.4, reference
+/// <c>dp_actor.update_policy</c>; paper §4.3 Eq. 4 with the differences of docs/method.md §9 items 2–4):
 /// <code>
 /// loss = L_pg                                                  (compute_policy_loss)
 ///      + kl_coef      · average_loss(KL(logp ‖ ref))           (only with UseReferenceKl)

@@ -1,7 +1,9 @@
+using FineR1.Training.Checkpointing;
+
 namespace FineR1.Training.Tapo;
 
 /// <summary>
-/// Every knob of Stage-2 TAPO training (spec §5.7), grouped by concern. Defaults are the released Fine-R1-3B recipe
+/// Every knob of Stage-2 TAPO training (docs/method.md §5.7), grouped by concern. Defaults are the released Fine-R1-3B recipe
 /// (<c>TAPO/examples/tapo/tapo_3b.sh</c> over <c>config_tapo.yaml</c>); <see cref="FineR1_7B"/> gives the 7B script's values.
 /// Bound from configuration section <see cref="SectionName"/> and checked by <see cref="TapoOptionsValidator"/>.
 /// </summary>
@@ -19,15 +21,16 @@ public sealed class TapoOptions
     /// <summary>Optimiser, batch splitting, epochs.</summary>
     public TapoOptimizationOptions Optimization { get; set; } = new();
 
-    /// <summary>Checkpoints, resume and the metrics file (off until <see cref="TapoCheckpointOptions.OutputDir"/> is set).</summary>
-    public TapoCheckpointOptions Checkpointing { get; set; } = new();
+    /// <summary>Checkpoints, resume and the metrics file (off until <see cref="CheckpointingOptions.OutputDir"/> is set); a
+    /// checkpoint every 20 RL steps once it is.</summary>
+    public CheckpointingOptions Checkpointing { get; set; } = new() { SaveEverySteps = 20 };
 
     /// <summary>The released Fine-R1-3B recipe (the defaults).</summary>
     public static TapoOptions FineR1_3B() => new();
 
     /// <summary>
     /// The released Fine-R1-7B recipe (<c>tapo_7b.sh</c>): rollout batch 192 groups, 64 prompts per draw and per optimizer
-    /// step, 5 epochs. The paper says 384 / 128 for both sizes (spec §9 item 7).
+    /// step, 5 epochs. The paper says 384 / 128 for both sizes (docs/method.md §9 item 7).
     /// </summary>
     public static TapoOptions FineR1_7B()
     {
@@ -40,7 +43,7 @@ public sealed class TapoOptions
     }
 }
 
-/// <summary>Rollout sampling and dynamic-sampling batch assembly (spec §5.3, §5.7).</summary>
+/// <summary>Rollout sampling and dynamic-sampling batch assembly (docs/method.md §5.3, §5.7).</summary>
 public sealed class TapoRolloutOptions
 {
     /// <summary>Rollouts per image (<c>worker.rollout.n</c> = 5); a group holds n anchor + n positive rollouts = 10 (paper Eq. 1: n1 = n2 = 5).</summary>
@@ -55,7 +58,7 @@ public sealed class TapoRolloutOptions
     /// <summary>Top-k; −1 disables (code: −1).</summary>
     public int TopK { get; set; } = -1;
 
-    /// <summary>Maximum new tokens per rollout (effective code value 2048: the scripts' 4096 is never passed, spec §9 item 8).</summary>
+    /// <summary>Maximum new tokens per rollout (effective code value 2048: the scripts' 4096 is never passed, docs/method.md §9 item 8).</summary>
     public int MaxResponseLength { get; set; } = 2048;
 
     /// <summary>Maximum prompt tokens (code: 4096).</summary>
@@ -71,7 +74,7 @@ public sealed class TapoRolloutOptions
     public int Seed { get; set; } = 1;
 }
 
-/// <summary>Which image the positive rollouts' <c>old_log_probs</c> / <c>log_probs</c> are conditioned on (spec §5.8, §9 item 1).</summary>
+/// <summary>Which image the positive rollouts' <c>old_log_probs</c> / <c>log_probs</c> are conditioned on (docs/method.md §5.8, §9 item 1).</summary>
 public enum PositiveRolloutConditioning
 {
     /// <summary>The image each row was generated from (positive rollouts → x_pos). What the released code does; reproduces the checkpoints.</summary>
@@ -81,7 +84,7 @@ public enum PositiveRolloutConditioning
     Anchor,
 }
 
-/// <summary>The TAPO objective (spec §5.4, §5.5; paper §4.3 Eq. 4, App. C).</summary>
+/// <summary>The TAPO objective (docs/method.md §5.4, §5.5; paper §4.3 Eq. 4, App. C).</summary>
 public sealed class TapoAlgorithmOptions
 {
     /// <summary>ε_low of the asymmetric clip (code and paper: 0.2).</summary>
@@ -93,10 +96,10 @@ public sealed class TapoAlgorithmOptions
     /// <summary>Dual-clip constant for negative advantages (code default 3.0; not in the paper).</summary>
     public double ClipRatioDual { get; set; } = 3.0;
 
-    /// <summary>Loss averaging (code <c>loss_avg_mode</c> = token, per micro-batch; the paper's Eq. 4 averages per group, spec §9 item 4).</summary>
+    /// <summary>Loss averaging (code <c>loss_avg_mode</c> = token, per micro-batch; the paper's Eq. 4 averages per group, docs/method.md §9 item 4).</summary>
     public LossAggregation LossAggregation { get; set; } = LossAggregation.Token;
 
-    /// <summary>Add a KL-to-reference-model penalty (code <c>disable_kl=true</c> and paper App. C: off; paper Fig. 2 shows one, spec §9 item 5).</summary>
+    /// <summary>Add a KL-to-reference-model penalty (code <c>disable_kl=true</c> and paper App. C: off; paper Fig. 2 shows one, docs/method.md §9 item 5).</summary>
     public bool UseReferenceKl { get; set; }
 
     /// <summary>Coefficient of the reference KL when <see cref="UseReferenceKl"/> (EasyR1 default 1e-2; unused by Fine-R1).</summary>
@@ -108,13 +111,13 @@ public sealed class TapoAlgorithmOptions
     /// <summary>γ, coefficient of the inter-class KL to the negative image, which is MAXIMISED (code <c>kl_prcp_coef</c> 0.01; paper γ).</summary>
     public double KlPrcpCoef { get; set; } = 0.01;
 
-    /// <summary>Estimator of the inter-class KL (code <c>kl_prcp_penalty</c> = low_var_kl; paper: g − log g − 1, spec §9 item 2).</summary>
+    /// <summary>Estimator of the inter-class KL (code <c>kl_prcp_penalty</c> = low_var_kl; paper: g − log g − 1, docs/method.md §9 item 2).</summary>
     public KlPenalty KlPrcpPenalty { get; set; } = KlPenalty.LowVarKl;
 
-    /// <summary>η2, coefficient of −mean(aug log-prob) (code 0.03); a constant in the loss (no gradient), spec §9 item 3.</summary>
+    /// <summary>η2, coefficient of −mean(aug log-prob) (code 0.03); a constant in the loss (no gradient), docs/method.md §9 item 3.</summary>
     public double AugEntropyCoef { get; set; } = 0.03;
 
-    /// <summary>η1, coefficient of −mean(log-prob) (code 0.03); lowers entropy of sampled tokens, spec §9 item 3.</summary>
+    /// <summary>η1, coefficient of −mean(log-prob) (code 0.03); lowers entropy of sampled tokens, docs/method.md §9 item 3.</summary>
     public double OriEntropyCoef { get; set; } = 0.03;
 
     /// <summary>ε added to a group's standard deviation in the advantage (code 1e-6).</summary>
@@ -128,7 +131,7 @@ public sealed class TapoAlgorithmOptions
 
     /// <summary>
     /// Maximum dynamic-sampling draws per training step; −1 = unlimited (code <c>max_try_make_batch: -1</c>; the paper says
-    /// "a maximum of 20 retries", spec §9 item 6).
+    /// "a maximum of 20 retries", docs/method.md §9 item 6).
     /// </summary>
     public int MaxDynamicSamplingTries { get; set; } = -1;
 
@@ -136,7 +139,7 @@ public sealed class TapoAlgorithmOptions
     public PositiveRolloutConditioning PositiveRolloutConditioning { get; set; } = PositiveRolloutConditioning.GenerationImage;
 }
 
-/// <summary>Optimisation (spec §5.3 steps 5–6, §5.7).</summary>
+/// <summary>Optimisation (docs/method.md §5.3 steps 5–6, §5.7).</summary>
 public sealed class TapoOptimizationOptions
 {
     /// <summary>AdamW learning rate (code and paper: 1e-6).</summary>
@@ -178,6 +181,19 @@ public sealed class TapoOptimizationOptions
     /// <summary>Recompute activations in backward to save memory (code: on).</summary>
     public bool GradientCheckpointing { get; set; } = true;
 
-    /// <summary>Freeze the vision tower (code: false, TAPO trains everything; SFT freezes it, spec §9 item 16).</summary>
+    /// <summary>
+    /// Freeze the vision tower and merger (code: false, TAPO trains everything; SFT freezes them). The trainer sets
+    /// <c>requires_grad</c> of every parameter from this at construction, so a model that went through
+    /// <see cref="Sft.SftTrainer"/> (vision frozen there) is fully trainable again in TAPO.
+    /// </summary>
     public bool FreezeVisionTower { get; set; }
+
+    /// <summary>
+    /// dtype of the AdamW states (<see cref="Optimization.TrainingOptimizer"/>). Default
+    /// <see cref="Optimization.OptimizerStatePrecision.WeightDType"/>: on bf16 weights bf16 states with Kahan-compensated
+    /// updates, the reference's <c>AnyPrecisionAdamW</c> (<c>strategy: adamw_bf16</c>); on float32 weights exactly
+    /// <c>torch.optim.AdamW</c>. <see cref="Optimization.OptimizerStatePrecision.Float32"/> keeps float32 states (and a
+    /// float32 compensation buffer) on bf16 weights: 6 bytes more per parameter, and weights ≳ 0.125 in magnitude move too.
+    /// </summary>
+    public Optimization.OptimizerStatePrecision OptimizerStates { get; set; } = Optimization.OptimizerStatePrecision.WeightDType;
 }

@@ -1,8 +1,10 @@
+using FineR1.Training.Checkpointing;
 using Microsoft.Extensions.Options;
 
 namespace FineR1.Training.Tapo;
 
-/// <summary>Checks <see cref="TapoOptions"/> at start-up; every problem is reported with its option path.</summary>
+/// <summary>Checks <see cref="TapoOptions"/>, at host start through DI and in the <see cref="Trainer.TapoTrainer"/> constructor
+/// (<see cref="TrainingOptionsValidation"/>); every problem is reported with its option path.</summary>
 public sealed class TapoOptionsValidator : IValidateOptions<TapoOptions>
 {
     /// <inheritdoc />
@@ -42,6 +44,7 @@ public sealed class TapoOptionsValidator : IValidateOptions<TapoOptions>
         Check(Enum.IsDefined(a.KlPenalty), $"Algorithm.KlPenalty {a.KlPenalty} is not defined.");
         Check(Enum.IsDefined(a.KlPrcpPenalty), $"Algorithm.KlPrcpPenalty {a.KlPrcpPenalty} is not defined.");
         Check(Enum.IsDefined(a.PositiveRolloutConditioning), $"Algorithm.PositiveRolloutConditioning {a.PositiveRolloutConditioning} is not defined.");
+        Check(Enum.IsDefined(options.Optimization.OptimizerStates), $"Optimization.OptimizerStates {options.Optimization.OptimizerStates} is not defined.");
 
         var o = options.Optimization;
         Check(o.LearningRate > 0 && double.IsFinite(o.LearningRate), $"Optimization.LearningRate must be > 0, got {o.LearningRate}.");
@@ -56,16 +59,7 @@ public sealed class TapoOptionsValidator : IValidateOptions<TapoOptions>
         Check(o.LogProbMicroBatchSize > 0, $"Optimization.LogProbMicroBatchSize must be > 0, got {o.LogProbMicroBatchSize}.");
         Check(o.PpoEpochs > 0, $"Optimization.PpoEpochs must be > 0, got {o.PpoEpochs}.");
         Check(o.Epochs > 0, $"Optimization.Epochs must be > 0, got {o.Epochs}.");
-        if (options.Checkpointing is not { } c)
-            Check(false, "Checkpointing must not be null.");
-        else
-        {
-            Check(c.SaveEverySteps >= 0, $"Checkpointing.SaveEverySteps must be ≥ 0 (0 = never), got {c.SaveEverySteps}.");
-            Check(c.KeepLast >= 0, $"Checkpointing.KeepLast must be ≥ 0 (0 = keep all), got {c.KeepLast}.");
-            Check(c.OutputDir is null || !string.IsNullOrWhiteSpace(c.OutputDir), "Checkpointing.OutputDir must be null (off) or a folder path, got a blank string.");
-            Check(c.MetricsFileName is null or "" || c.MetricsFileName.IndexOfAny(Path.GetInvalidFileNameChars()) < 0,
-                $"Checkpointing.MetricsFileName must be a plain file name, got '{c.MetricsFileName}'.");
-        }
+        errors.AddRange(CheckpointingOptionsValidator.FailuresOf(options.Checkpointing));
         if (r.RolloutBatchSize > 0 && o.GlobalBatchSize > 0)
             Check(r.RolloutBatchSize % o.GlobalBatchSize == 0,
                 $"Rollout.RolloutBatchSize ({r.RolloutBatchSize}) must be a multiple of Optimization.GlobalBatchSize ({o.GlobalBatchSize}).");

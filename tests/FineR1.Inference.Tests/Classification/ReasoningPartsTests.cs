@@ -4,7 +4,7 @@ namespace FineR1.Inference.Tests.Classification;
 
 public class ReasoningPartsTests
 {
-    // Spec §4.2, example 2 (Stage-1 record 299, CUB-200; Fine-R1 repository, MIT), abridged inside each section.
+    // docs/method.md §4.2, example 2 (Stage-1 record 299, CUB-200; Fine-R1 repository, MIT), abridged inside each section.
     private const string Released =
         "<think> Analysis of the Bird's Physical Appearance\nThe bird in the image exhibits several distinctive features:\n1. Head: royal blue.\n\n" +
         " Candidate Subcategories\nGiven the vivid coloration:\n- Painted Bunting (Passerina ciris)\n- Indigo Bunting (Passerina cyanea)\n\n" +

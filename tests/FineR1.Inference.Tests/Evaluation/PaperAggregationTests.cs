@@ -59,7 +59,7 @@ public class PaperAggregationTests
         var avg = PaperAggregation.Aggregate(PaperAggregation.DatasetOrder.Select((d, i) => new DatasetScore(d, fine7b.Seen[i], fine7b.Unseen[i])).ToList());
         Assert.Equal(91.705, avg.SeenAverage, 9);     // printed 91.71
         Assert.Equal(85.6983, avg.UnseenAverage, 4);  // printed 85.70
-        // Spec §6.5's check: (91.71 + 85.70) / 2 = 88.705 → printed 88.71.
+        // docs/method.md §6.5's check: (91.71 + 85.70) / 2 = 88.705 → printed 88.71.
         Assert.Equal(88.705, PaperAggregation.Aggregate([new DatasetScore("all", 91.71, 85.70)]).Overall, 9);
     }
 

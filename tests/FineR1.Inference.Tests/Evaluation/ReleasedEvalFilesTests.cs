@@ -4,7 +4,7 @@ namespace FineR1.Inference.Tests.Evaluation;
 
 /// <summary>
 /// Checks the released eval files when a developer points FINER1_EVAL_DATA at their folder (they are not copied into
-/// the repository): every record reads, the counts are spec §6.2's, and the ground truth is option 0.
+/// the repository): every record reads, the counts are docs/method.md §6.2's, and the ground truth is option 0.
 /// </summary>
 public class ReleasedEvalFilesTests
 {

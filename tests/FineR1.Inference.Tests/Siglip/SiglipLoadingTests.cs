@@ -82,7 +82,7 @@ public class SiglipLoadingTests : IDisposable
         using var model = SiglipTextModel.Load(TinyA);
         var tokenizer = SiglipTokenizer.Create(new MemoryStream(TinySentencePieceModel.Build()), 64);
         string[] texts = ["Black Footed Albatross", "a", "", "BLACK  footed, albatross!"];
-        using var embedder = new SiglipTextEmbedder(model, tokenizer) { BatchSize = 3 };
+        using var embedder = new SiglipTextEmbedder(model, tokenizer) { BatchSize = 3, UseAttentionMask = false };
         var vectors = embedder.Embed(texts);
 
         Assert.Equal(4, vectors.Count);
@@ -101,6 +101,22 @@ public class SiglipLoadingTests : IDisposable
 
         using var masked = new SiglipTextEmbedder(SiglipTextModel.Load(TinyA), tokenizer) { UseAttentionMask = true };
         Assert.NotEqual(vectors[0], masked.Embed([texts[0]])[0]);
+    }
+
+    [Fact]
+    public void Embedder_passes_the_tokenizers_attention_mask_by_default_as_the_reference_evaluation()
+    {
+        var tokenizer = SiglipTokenizer.Create(new MemoryStream(TinySentencePieceModel.Build()), 64);
+        using var byDefault = new SiglipTextEmbedder(SiglipTextModel.Load(TinyA), tokenizer);
+        Assert.True(byDefault.UseAttentionMask);
+        const string text = "Black Footed Albatross";
+        var vector = byDefault.Embed([text])[0];
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var model = SiglipTextModel.Load(TinyA);
+        var pooled = model.forward(tensor(tokenizer.Encode(text), [1, 64]), tensor(tokenizer.AttentionMask(text), [1, 64])).PoolerOutput[0];
+        var unit = (pooled / pooled.norm()).data<float>().ToArray();
+        for (int j = 0; j < unit.Length; j++) Assert.Equal(unit[j], vector[j], 5);
     }
 
     /// <summary>Copies a safetensors file with renamed keys (same data section).</summary>

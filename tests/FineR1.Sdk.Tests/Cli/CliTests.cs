@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using FineR1.Cli;
 using FineR1.Inference.Tests.Classification;
 using FineR1.Training.Sft;
-using FineR1.Training.Synthetic;
+using FineR1.Experiments.Synthetic;
 using FineR1.Training.Tapo;
 
 namespace FineR1.Sdk.Tests.Cli;
@@ -35,7 +35,8 @@ public sealed class CliTests
         var missing = Fields(typeof(SftRunConfig), "").Concat(Fields(typeof(TapoRunConfig), ""))
             .Where(f => !doc.Contains($"`{f}`", StringComparison.Ordinal)).ToList();
         Assert.True(missing.Count == 0, "undocumented config fields: " + string.Join(", ", missing));
-        foreach (var e in new[] { typeof(SftOverlongPolicy), typeof(SftPrecision), typeof(LossAggregation), typeof(KlPenalty), typeof(PositiveRolloutConditioning) })
+        foreach (var e in new[] { typeof(SftOverlongPolicy), typeof(SftPrecision), typeof(SftLossNormalization), typeof(FineR1.Training.Optimization.OptimizerStatePrecision),
+                     typeof(LossAggregation), typeof(KlPenalty), typeof(PositiveRolloutConditioning) })
             foreach (var name in Enum.GetNames(e))
                 Assert.Contains($"`{JsonNamingPolicy.SnakeCaseLower.ConvertName(name)}`", doc);
     }
@@ -60,7 +61,7 @@ public sealed class CliTests
             data: 'd.json'
             dtype: bfloat16
             sft:
-              output_folder: out
+              checkpointing: { output_dir: out }
               epochs: 2
               learning_rate: 1.0e-5
               train_vision_tower: true
@@ -70,7 +71,7 @@ public sealed class CliTests
         File.WriteAllText(dir.File("a.json"), """
             { "model": "/m", "data": "d.json", "dtype": "bfloat16",
               // comments are allowed
-              "sft": { "output_folder": "out", "epochs": 2, "learning_rate": 1e-5, "train_vision_tower": true, "precision": "b_float16",
+              "sft": { "checkpointing": { "output_dir": "out" }, "epochs": 2, "learning_rate": 1e-5, "train_vision_tower": true, "precision": "b_float16",
                        "lora": { "enabled": true, "target_modules": ["q_proj", "v_proj"] } } }
             """);
         var yaml = ConfigFile.Load<SftRunConfig>(dir.File("a.yaml"));
@@ -138,7 +139,8 @@ public sealed class CliTests
             data: {four}
             device: cpu
             sft:
-              output_folder: {dir.File("run")}
+              checkpointing:
+                output_dir: {dir.File("run")}
               epochs: 1
               max_length: 200
               micro_batch_size: 2
@@ -156,6 +158,40 @@ public sealed class CliTests
         Assert.True(again.ExitCode == 0, again.Output);
         Assert.Contains("resumed from", again.Output);
     }
+
+    [Fact]
+    public async Task Ctrl_C_stops_the_quickstart_with_exit_code_130_and_one_line()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "SIGINT is sent with POSIX kill");
+        using var dir = TestPaths.NewTempDir();
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir.Path };
+        foreach (var a in new[] { ToolDll, "quickstart", "--quick", "-o", dir.File("out") }) psi.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var output = new System.Text.StringBuilder();
+        var started = new TaskCompletionSource();
+        void Collect(string? line)
+        {
+            if (line is null) return;
+            lock (output) output.AppendLine(line);
+            if (line.Contains("FineR1 quickstart", StringComparison.Ordinal)) started.TrySetResult();
+        }
+        process.OutputDataReceived += (_, e) => Collect(e.Data);
+        process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await started.Task.WaitAsync(TimeSpan.FromMinutes(2), Ct);
+        Assert.Equal(0, Kill(process.Id, 2));   // SIGINT, what Ctrl+C sends
+        await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(1), Ct);
+        lock (output)
+        {
+            Assert.True(process.ExitCode == 130, output.ToString());
+            Assert.Contains("interrupted.", output.ToString());
+            Assert.DoesNotContain("   at ", output.ToString());
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     private static string SaveTinyModel(TempDir dir)
     {

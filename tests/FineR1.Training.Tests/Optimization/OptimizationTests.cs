@@ -59,19 +59,12 @@ public sealed class OptimizationTests
     {
         using var scope = NewDisposeScope();
         var p = nn.Parameter(tensor(new float[] { 1f, -2f }));
-        var net = new ParamHolder(p);
-        var opt = ParameterGroups.CreateAdamW(net, new AdamWSettings(0.1, 0.01));
+        using var opt = TrainingOptimizer.Create([("w", p)], new AdamWSettings(0.1, 0.01), OptimizerStatePrecision.WeightDType);
         p.grad = tensor(new float[] { 0.5f, -0.25f });
-        opt.step();
+        opt.Step();
         // step 1: m̂ = g, v̂ = g², update = lr·g/(|g| + ε) = ±lr; decay first: p·(1 − lr·wd)
         Assert.Equal(1 * (1 - 0.001) - 0.1, p[0].ToDouble(), 5);
         Assert.Equal(-2 * (1 - 0.001) + 0.1, p[1].ToDouble(), 5);
-    }
-
-    private sealed class ParamHolder : nn.Module
-    {
-        public readonly Parameter w;
-        public ParamHolder(Parameter p) : base("holder") { w = p; RegisterComponents(); }
     }
 
     [Theory]
@@ -92,15 +85,23 @@ public sealed class OptimizationTests
     }
 
     [Fact]
-    public void LambdaScheduler_sets_group_learning_rates()
+    public void TrainingOptimizer_gives_biases_no_decay_only_when_configured_and_sets_every_group_learning_rate()
     {
         using var scope = NewDisposeScope();
         var net = new TinyNet();
-        var opt = ParameterGroups.CreateAdamW(net, new AdamWSettings(1e-3, 0.1, ExcludeNormsAndBiasesFromDecay: true));
-        var sched = new LambdaScheduler(opt, s => LearningRateSchedules.CosineWithWarmup(s, 2, 10));
-        Assert.Equal(0.0, sched.CurrentLearningRate);
-        sched.Step();
-        Assert.All(opt.ParamGroups, g => Assert.Equal(5e-4, g.LearningRate, 12));
+        var named = net.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        using var hf = TrainingOptimizer.Create(named, new AdamWSettings(1e-3, 0.1, ExcludeNormsAndBiasesFromDecay: true), OptimizerStatePrecision.WeightDType);
+        Assert.Equal(["fc1.bias", "fc2.bias"], hf.Names.TakeLast(2));                  // the no-decay group comes last
+        Assert.Equal(["fc1.weight", "fc2.weight", "norm_weight"], hf.Names.Take(3).Order());
+        // lr 0.1 on a zero-gradient bias: only weight decay could move it, and the no-decay group has none.
+        hf.LearningRate = 0.1;
+        var bias = net.fc1.bias!.detach().clone();
+        var weight = net.fc1.weight!.detach().clone();
+        foreach (var p in hf.Parameters) p.grad = zeros_like(p);
+        hf.Step();
+        Assert.True(net.fc1.bias!.equal(bias).all().item<bool>());
+        Assert.False(net.fc1.weight!.equal(weight).all().item<bool>());      // decayed by lr·wd = 1 %
+        Assert.Throws<ArgumentException>(() => TrainingOptimizer.Create([.. named, named[0]], new AdamWSettings(1e-3, 0.1), OptimizerStatePrecision.WeightDType));
     }
 
     [Fact]

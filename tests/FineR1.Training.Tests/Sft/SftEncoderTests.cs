@@ -121,7 +121,7 @@ public sealed class SftEncoderTests(SftSynthFixture data) : IClassFixture<SftSyn
     [Fact]
     public void Class_folder_records_get_a_templated_cot_less_target()
     {
-        var root = data.World.ClassFolderRoot(data.World.SuperCategories[0], FineR1.Training.Synthetic.SynthImagePool.Train);
+        var root = data.World.ClassFolderRoot(data.World.SuperCategories[0], FineR1.Experiments.Synthetic.SynthImagePool.Train);
         var dataset = ClassFolderDataset.Load(root);
         var records = ClassFolderSftRecords.Create(dataset.TakeShots(1, seed: 1));
         Assert.Equal(dataset.Classes.Count, records.Count);

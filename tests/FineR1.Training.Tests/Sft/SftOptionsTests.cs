@@ -23,6 +23,8 @@ public sealed class SftOptionsTests
         Assert.False(o.TrainMultiModalProjector);
         Assert.True(o.TrainLanguageModel);
         Assert.False(o.Lora.Enabled);
+        Assert.Equal(1000, o.Checkpointing.SaveEverySteps);                  // save_steps 1000
+        Assert.Null(o.Checkpointing.OutputDir);                               // nothing written until a folder is set
     }
 
     [Fact]
@@ -30,37 +32,41 @@ public sealed class SftOptionsTests
     {
         var o = new SftOptions
         {
-            OutputFolder = "", MaxLength = 4, MicroBatchSize = 0, GradientAccumulationSteps = 0, Epochs = 0, LearningRate = -1,
+            MaxLength = 4, MicroBatchSize = 0, GradientAccumulationSteps = 0, Epochs = 0, LearningRate = -1,
             WarmupSteps = -1, WeightDecay = -0.1, Beta1 = 1, Beta2 = -0.5, AdamEpsilon = 0, MaxGradNorm = 0, ImageMinPixels = 100,
-            ImageMaxPixels = 50, SaveSteps = -1, KeepLastCheckpoints = -1, LoggingSteps = 0, TrainLanguageModel = false,
+            ImageMaxPixels = 50, LoggingSteps = 0, TrainLanguageModel = false,
+            Checkpointing = { OutputDir = " ", SaveEverySteps = -1, KeepLast = -1 },
         };
         var result = new SftOptionsValidator().Validate(null, o);
         Assert.True(result.Failed);
-        foreach (var name in new[] { "OutputFolder", "MaxLength", "MicroBatchSize", "GradientAccumulationSteps", "Epochs", "LearningRate",
-                     "WarmupSteps", "WeightDecay", "Beta1", "Beta2", "AdamEpsilon", "MaxGradNorm", "ImageMaxPixels", "SaveSteps",
-                     "KeepLastCheckpoints", "LoggingSteps", "nothing to train" })
+        foreach (var name in new[] { "Checkpointing.OutputDir", "MaxLength", "MicroBatchSize", "GradientAccumulationSteps", "Epochs", "LearningRate",
+                     "WarmupSteps", "WeightDecay", "Beta1", "Beta2", "AdamEpsilon", "MaxGradNorm", "ImageMaxPixels",
+                     "Checkpointing.SaveEverySteps", "Checkpointing.KeepLast", "LoggingSteps", "nothing to train" })
             Assert.Contains(result.Failures!, f => f.Contains(name, StringComparison.Ordinal));
     }
 
     [Fact]
     public void Lora_settings_are_checked_when_enabled()
     {
-        var o = new SftOptions { OutputFolder = "out", Lora = { Enabled = true, Rank = 0, Alpha = 0, Dropout = 1, TargetModules = [] } };
+        var o = new SftOptions { Lora = { Enabled = true, Rank = 0, Alpha = 0, Dropout = 1, TargetModules = [] } };
         var failures = new SftOptionsValidator().Validate(null, o).Failures!;
         Assert.Equal(4, failures.Count(f => f.StartsWith("Lora.", StringComparison.Ordinal)));
-        Assert.True(new SftOptionsValidator().Validate(null, new SftOptions { OutputFolder = "out" }).Succeeded);
+        Assert.True(new SftOptionsValidator().Validate(null, new SftOptions()).Succeeded);
     }
 
     [Fact]
     public void Invalid_options_fail_through_dependency_injection_and_the_trainer()
     {
-        using var provider = new ServiceCollection().AddFineR1Sft(o => o.Epochs = 0).BuildServiceProvider();
+        static void Bad(SftOptions o) { o.Epochs = 0; o.Checkpointing.KeepLast = -1; }
+        using var provider = new ServiceCollection().AddFineR1Training(sft: Bad).BuildServiceProvider();
         var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<SftOptions>>().Value);
-        Assert.Contains(e.Failures, f => f.Contains("OutputFolder"));
-        Assert.Contains(e.Failures, f => f.Contains("Epochs"));
-        Assert.Throws<OptionsValidationException>(() => new SftTrainer(SftTestKit.NewModel(), SftTestKit.Tokenizer, new SftOptions()));
+        var options = new SftOptions();
+        Bad(options);
+        var direct = Assert.Throws<OptionsValidationException>(() => new SftTrainer(SftTestKit.NewModel(), SftTestKit.Tokenizer, options));
+        Assert.Equal(["Epochs must be > 0, got 0.", "Checkpointing.KeepLast must be ≥ 0 (0 = keep all), got -1."], e.Failures);
+        Assert.Equal(e.Failures, direct.Failures);                            // one validator, both paths
 
-        using var ok = new ServiceCollection().AddFineR1Sft(o => o.OutputFolder = "runs/sft").BuildServiceProvider();
-        Assert.Equal("runs/sft", ok.GetRequiredService<IOptions<SftOptions>>().Value.OutputFolder);
+        using var ok = new ServiceCollection().AddFineR1Training(sft: o => o.Checkpointing.OutputDir = "runs/sft").BuildServiceProvider();
+        Assert.Equal("runs/sft", ok.GetRequiredService<IOptions<SftOptions>>().Value.Checkpointing.OutputDir);
     }
 }

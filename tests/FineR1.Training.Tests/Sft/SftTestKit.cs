@@ -2,7 +2,7 @@ using FineR1.Core.Configuration;
 using FineR1.Core.Modeling;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Training.Data;
-using FineR1.Training.Synthetic;
+using FineR1.Experiments.Synthetic;
 using TorchSharp;
 
 namespace FineR1.Training.Tests.Sft;

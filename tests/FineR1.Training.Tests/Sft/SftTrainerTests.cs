@@ -19,15 +19,13 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
 
     private static SftOptions Options(string output, int epochs) => new()
     {
-        OutputFolder = output,
         MaxLength = 200,               // prompt (~110 tokens incl. 16 image tokens) + the start of the ≈ 130-token CoT turn
         MicroBatchSize = 2,
         GradientAccumulationSteps = 2,
         Epochs = epochs,
         LearningRate = 2e-3,
         WarmupSteps = 1,
-        SaveSteps = 0,
-        KeepLastCheckpoints = 2,
+        Checkpointing = { OutputDir = output, SaveEverySteps = 0, KeepLast = 2 },
     };
 
     private static readonly FineR1.Core.Imaging.Qwen2VLImageProcessor Processor = new(new() { MaxPixels = 768 * 768, MinPixels = 32 * 32 });
@@ -102,6 +100,38 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
         Assert.False(before["model.visual.blocks.0.mlp.up_proj.weight"].Same(after["model.visual.blocks.0.mlp.up_proj.weight"]));
         Assert.False(before["model.visual.merger.mlp.0.weight"].Same(after["model.visual.merger.mlp.0.weight"]));
         Assert.True(before["model.language_model.layers.0.self_attn.q_proj.weight"].Same(after["model.language_model.layers.0.self_attn.q_proj.weight"]));
+    }
+
+    [Theory]
+    [InlineData(SftLossNormalization.PerMicroBatch)]
+    [InlineData(SftLossNormalization.PerOptimizerStep)]
+    public void Step_loss_is_averaged_per_micro_batch_or_per_token_as_configured(SftLossNormalization normalization)
+    {
+        using var dir = new TempDir();
+        var (examples, vocabulary) = Examples(2);
+        Assert.NotEqual(examples[0].SupervisedTokens, examples[1].SupervisedTokens);
+        var options = Options(dir.Path, epochs: 1);
+        options.MicroBatchSize = 1;                 // one step of two micro-batches with different token counts
+        options.GradientAccumulationSteps = 2;
+        options.LossNormalization = normalization;
+        Assert.Equal(SftLossNormalization.PerMicroBatch, new SftOptions().LossNormalization);   // LLaMA-Factory's multimodal default
+
+        var model = SftTestKit.NewModel(7, vocabulary.Config);
+        var sums = new double[2];
+        using (torch.no_grad())
+            for (int i = 0; i < 2; i++)
+            {
+                using var batch = SftBatch.Collate([examples[i]], vocabulary.Config, Processor, vocabulary.PadTokenId);
+                var logits = model.forward(inputIds: batch.InputIds, positionIds: batch.PositionIds, pixelValues: batch.PixelValues,
+                    imageGridThw: batch.ImageGridThw).Logits;
+                sums[i] = FineR1.Core.Modeling.LanguageModelLoss.Compute(logits, batch.Labels, numItemsInBatch: 1).ToDouble();   // Σ token CE
+            }
+        double n0 = examples[0].SupervisedTokens, n1 = examples[1].SupervisedTokens;
+        double expected = normalization == SftLossNormalization.PerMicroBatch
+            ? (sums[0] / n0 + sums[1] / n1) / 2                 // mean of the micro-batch means
+            : (sums[0] + sums[1]) / (n0 + n1);                  // mean over every token of the step
+        var step = Assert.Single(new SftTrainer(model, SftTestKit.Tokenizer, options) { PadTokenId = vocabulary.PadTokenId }.Train(examples).Steps);
+        Assert.Equal(expected, step.Loss, 1e-4 * expected);
     }
 
     [Fact]
@@ -187,6 +217,18 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
     }
 
     [Fact]
+    public void Without_an_output_folder_nothing_is_written()
+    {
+        var (examples, vocabulary) = Examples(4);
+        var options = Options("unused", epochs: 1);
+        options.Checkpointing.OutputDir = null;                 // the final save (at the last step) is skipped too
+        var result = Trainer(vocabulary, options).Train(examples);
+        Assert.True(result.Completed);
+        Assert.Null(result.LastCheckpoint);
+        Assert.All(result.Steps, s => Assert.Null(s.Checkpoint));
+    }
+
+    [Fact]
     public void A_long_loop_does_not_leak_tensors_or_memory()
     {
         using var dir = new TempDir();
@@ -194,7 +236,7 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
         var live = new List<long>();
         var rss = new List<long>();
         var options = Options(dir.Path, epochs: 40);
-        options.MetricsFileName = "";
+        options.Checkpointing.MetricsFileName = "";
         Trainer(vocabulary, options).Train(examples, new Collect(p =>
         {
             live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);

@@ -2,7 +2,7 @@ using FineR1.Training.Tapo;
 
 namespace FineR1.Training.Tests.Tapo;
 
-/// <summary>Intra-class group composition and DAPO dynamic sampling (spec §5.3, §5.8).</summary>
+/// <summary>Intra-class group composition and DAPO dynamic sampling (docs/method.md §5.3, §5.8).</summary>
 public sealed class TapoBatchingTests
 {
     [Fact]

@@ -57,7 +57,7 @@ public sealed class TapoGoldenTests
         var adv = DapoAdvantage.ComputeOutcomeAdvantageFromScores(scores, mask, groups, G.Number("advantage.eps"));
         Close.Relative(G.Flat("advantage.out"), adv, Rel, "advantage");
 
-        // Same through token-level rewards: the score sits on each row's last response token (spec §5.2).
+        // Same through token-level rewards: the score sits on each row's last response token (docs/method.md §5.2).
         var lastToken = mask.sum(-1).to_type(ScalarType.Int64) - 1;
         var rewards = zeros_like(mask).scatter(1, lastToken.unsqueeze(1), scores.unsqueeze(1));
         var adv2 = DapoAdvantage.ComputeOutcomeAdvantage(rewards, mask, groups, G.Number("advantage.eps"));

@@ -1,3 +1,4 @@
+using FineR1.Training.Sft;
 using FineR1.Training.Tapo;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -61,6 +62,7 @@ public sealed class TapoOptionsTests
         var o = new TapoOptions();
         Assert.Null(o.Checkpointing.OutputDir);
         Assert.True(o.Checkpointing.ResumeFromLatest);
+        Assert.Equal(20, o.Checkpointing.SaveEverySteps);
         o.Checkpointing.SaveEverySteps = -1;
         o.Checkpointing.KeepLast = -2;
         o.Checkpointing.OutputDir = "  ";
@@ -75,7 +77,7 @@ public sealed class TapoOptionsTests
     [Fact]
     public void Options_validate_through_DI()
     {
-        var services = new ServiceCollection().AddFineR1Tapo(o =>
+        var services = new ServiceCollection().AddFineR1Training(tapo: o =>
         {
             o.Algorithm.PositiveRolloutConditioning = PositiveRolloutConditioning.Anchor;
             o.Optimization.LearningRate = -1;
@@ -84,7 +86,8 @@ public sealed class TapoOptionsTests
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<TapoOptions>>().Value);
         Assert.Contains("LearningRate", ex.Message);
 
-        using var ok = new ServiceCollection().AddFineR1Tapo(o => o.Algorithm.MaxDynamicSamplingTries = 20).BuildServiceProvider();
+        using var ok = new ServiceCollection().AddFineR1Training(tapo: o => o.Algorithm.MaxDynamicSamplingTries = 20).BuildServiceProvider();
         Assert.Equal(20, ok.GetRequiredService<IOptions<TapoOptions>>().Value.Algorithm.MaxDynamicSamplingTries);
+        Assert.True(ok.GetRequiredService<IOptions<SftOptions>>().Value is { Checkpointing.OutputDir: null });   // SFT registered and valid too
     }
 }

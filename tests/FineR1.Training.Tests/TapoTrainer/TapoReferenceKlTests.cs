@@ -3,7 +3,7 @@ using FineR1.Training.Tapo.Trainer;
 
 namespace FineR1.Training.Tests.TapoTrainer;
 
-/// <summary>The optional KL to a reference model (off in Fine-R1's recipe, spec §5.4).</summary>
+/// <summary>The optional KL to a reference model (off in Fine-R1's recipe, docs/method.md §5.4).</summary>
 [Collection(FineR1.Training.Tests.Sft.SerialTorchCollection.Name)]
 public class TapoReferenceKlTests
 {

@@ -114,8 +114,25 @@ public sealed class TapoResumeTests
         Assert.Contains("\"step\":1", lines[0]);
     }
 
+    [Fact]
+    public void Train_cancelled_between_steps_saves_a_checkpoint_to_resume_from()
+    {
+        using var dir = TestPaths.NewTempDir();
+        using var cancel = new CancellationTokenSource();
+        var reports = new List<TapoStepMetrics>();
+        using (var t = NewTrainer(3, Options(dir.Path, saveEvery: 0)))   // no periodic checkpoints
+        {
+            var ran = t.Train(new OnReport(m => { reports.Add(m); cancel.Cancel(); }), cancel.Token);
+            Assert.Single(ran);
+            Assert.Equal(ran, reports);
+            Assert.Equal("checkpoint-1", Path.GetFileName(t.LastCheckpoint));
+        }
+        using var resumed = NewTrainer(3, Options(dir.Path, saveEvery: 0));
+        Assert.Equal(1, resumed.StepCount);
+    }
+
     private static float[][] Weights(Trainer t) =>
-        t.Optimizer.parameters().Select(p => p.detach().to_type(ScalarType.Float32).flatten().data<float>().ToArray()).ToArray();
+        t.Optimizer.Parameters.Select(p => p.detach().to_type(ScalarType.Float32).flatten().data<float>().ToArray()).ToArray();
 }
 
 /// <summary>Stateless reward (resume-safe): accuracy 1 when the response's character sum is even.</summary>

@@ -41,6 +41,28 @@ public class TapoRolloutTests
         }
     }
 
+    /// <summary>
+    /// Documented difference (docs/tapo-trainer.md, "Sampling randomness"): the reference's vLLM gets
+    /// <c>SamplingParams.seed = 1</c>, so sample k of every prompt is drawn with a generator seeded 1 + k at every step;
+    /// FineR1 draws all rows of a generation call from one generator seeded per draw, so rows are independent.
+    /// </summary>
+    [Fact]
+    public void Rows_of_a_draw_use_independent_random_streams_and_a_seed_reproduces_them()
+    {
+        var model = TapoTestWorld.Model();
+        var encoder = TapoTestWorld.Encoder();
+        var options = TapoTestWorld.Options(n: 3);
+        var engine = new TapoRolloutEngine(model, encoder.Tokenizer, new FineR1ClassificationReward(), options.Rollout);
+        using var p0 = encoder.Encode(TapoTestWorld.Sample(1), "u0");
+        using var p1 = encoder.Encode(TapoTestWorld.Sample(1), "u1");        // the same prompt and images again
+
+        var first = engine.Generate([p0, p1], seed: 5);
+        // In the reference row k of u0 and row k of u1 would be identical (same input, same per-sample seed).
+        Assert.Contains(Enumerable.Range(0, 6), i => !first[i].ResponseIds.SequenceEqual(first[6 + i].ResponseIds));
+        var again = engine.Generate([p0, p1], seed: 5);
+        Assert.All(Enumerable.Range(0, 12), i => Assert.Equal(first[i].ResponseIds, again[i].ResponseIds));
+    }
+
     [Fact]
     public void Sampling_options_follow_the_recipe()
     {

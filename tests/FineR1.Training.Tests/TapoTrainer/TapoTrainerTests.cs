@@ -1,5 +1,5 @@
 using FineR1.Core.Text.Rewards;
-using FineR1.Training.Synthetic;
+using FineR1.Experiments.Synthetic;
 using FineR1.Training.Tapo;
 using FineR1.Training.Tapo.Data;
 using FineR1.Training.Tapo.Rollout;
@@ -129,24 +129,23 @@ public class TapoTrainerTests
     {
         using var dir = TestPaths.NewTempDir();
         var world = FgvrSynth.Generate(FgvrSynthOptions.Quick, dir.Path);
-        var samples = TripletMiner.FromSynth(world.Tapo.Take(4));
+        var samples = SynthTapoSamples.Load(world.Tapo.Take(4));
         Assert.All(samples, s => Assert.True(s.HasUniformSize));
         var model = TapoTestWorld.Model(seed: 3);
         var o = TapoTestWorld.Options(n: 2, promptsPerDraw: 2, groups: 2, maxResponse: 4);
         o.Optimization.LearningRate = 1e-3;                                      // visible change on a random tiny model
         var trainer = new global::FineR1.Training.Tapo.Trainer.TapoTrainer(model, TapoTestWorld.Encoder(), samples, o);   // Fine-R1 reward
-        var logged = new List<TapoStepMetrics>();
-        trainer.StepCompleted += logged.Add;
         float[] Snapshot() => model.lm_head.weight!.detach().flatten().narrow(0, 0, 4096).data<float>().ToArray();
 
         var before = Snapshot();
-        var m1 = trainer.Step();
-        var afterFirst = Snapshot();
-        var m2 = trainer.Step();
-        var afterSecond = Snapshot();
+        var snapshots = new List<float[]>();
+        var logged = trainer.Train(new OnReport(_ => snapshots.Add(Snapshot())));
+        Assert.Equal(2, trainer.TotalSteps);
+        var (m1, m2) = (logged[0], logged[1]);
+        var (afterFirst, afterSecond) = (snapshots[0], snapshots[1]);
 
         Assert.Equal(2, logged.Count);
-        Assert.Equal(0.0, m1.LearningRate);                                      // spec §9 item 17: lr 0 at step 1
+        Assert.Equal(0.0, m1.LearningRate);                                      // docs/method.md §9 item 17: lr 0 at step 1
         Assert.Equal(before, afterFirst);
         Assert.Equal(1e-3, m2.LearningRate);
         Assert.NotEqual(afterFirst, afterSecond);
@@ -164,4 +163,10 @@ public class TapoTrainerTests
             Assert.True(m.Entropy > 0, m.ToString());
         }
     }
+}
+
+/// <summary>Synchronous progress sink (Progress&lt;T&gt; would post to the thread pool).</summary>
+internal sealed class OnReport(Action<TapoStepMetrics> handler) : IProgress<TapoStepMetrics>
+{
+    public void Report(TapoStepMetrics value) => handler(value);
 }

@@ -9,7 +9,7 @@ namespace FineR1.Core.Modeling.Common;
 /// Activation (gradient) checkpointing for TorchSharp, which has no <c>torch.utils.checkpoint</c>: the wrapped function
 /// runs without building a graph; in backward it is recomputed with grad enabled and differentiated with
 /// <c>torch.autograd.grad</c>. Built on TorchSharp 0.107.0's custom autograd functions
-/// (<c>torch.autograd.SingleTensorFunction&lt;T&gt;</c>). The reference trains with gradient checkpointing on (spec §5.7).
+/// (<c>torch.autograd.SingleTensorFunction&lt;T&gt;</c>). The reference trains with gradient checkpointing on (docs/method.md §5.7).
 /// </summary>
 /// <remarks>
 /// The module's parameters are passed to the autograd function as inputs, so their gradients flow through the normal

@@ -6,7 +6,7 @@ using Parquet.Serialization;
 namespace FineR1.Training.Tapo.Data;
 
 /// <summary>
-/// Reader of the reference Stage-2 Parquet format (spec §5.1, HF card of the TAPO data): columns <c>images</c>,
+/// Reader of the reference Stage-2 Parquet format (docs/method.md §5.1, HF card of the TAPO data): columns <c>images</c>,
 /// <c>problem</c>, <c>answer</c>, <c>image_noisy</c> (positive) and <c>image_aug</c> (negative). Image columns are HF
 /// <c>datasets</c> "list of Image" columns: <c>list&lt;struct&lt;bytes: binary, path: string&gt;&gt;</c> holding the encoded
 /// file (PNG/JPEG/…) in <c>bytes</c>. The first image of each list is used (the released rows hold one).

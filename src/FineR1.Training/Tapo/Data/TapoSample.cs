@@ -3,9 +3,9 @@ using FineR1.Core.Imaging;
 namespace FineR1.Training.Tapo.Data;
 
 /// <summary>
-/// One TAPO training row (spec §5.1): the problem text (with its <c>&lt;image&gt;</c> placeholder), the ground-truth
+/// One TAPO training row (docs/method.md §5.1): the problem text (with its <c>&lt;image&gt;</c> placeholder), the ground-truth
 /// sub-category, and the triplet of images. Positive and negative must have the anchor's size, because the prompt ids
-/// and mRoPE positions are computed once from the anchor and reused for the other two (spec §5.1 README, §5.8);
+/// and mRoPE positions are computed once from the anchor and reused for the other two (docs/method.md §5.1 README, §5.8);
 /// <see cref="Create"/> resizes them.
 /// </summary>
 /// <param name="Problem">User text, e.g. <c>"&lt;image&gt; Based on this image, what species of bird is shown?"</c>.</param>

@@ -1,12 +1,11 @@
 using FineR1.Core.Imaging;
 using FineR1.Training.Data;
-using FineR1.Training.Synthetic;
 
 namespace FineR1.Training.Tapo.Data;
 
 /// <summary>
 /// Builds TAPO triplets from a folder-per-class dataset (paper §4.3; the released code has no triplet construction,
-/// spec §9 item 14). For each anchor:
+/// docs/method.md §9 item 14). For each anchor:
 /// <list type="bullet">
 /// <item>positive: a random other image of the same class (seeded);</item>
 /// <item>negative class: the other class whose centroid embedding has the highest cosine similarity to the anchor's
@@ -62,11 +61,6 @@ public static class TripletMiner
         }
         return samples;
     }
-
-    /// <summary>Loads FGVR-Synth's TAPO triplets (<see cref="FgvrSynthWorld.Tapo"/>) as samples.</summary>
-    public static IReadOnlyList<TapoSample> FromSynth(IEnumerable<TapoTriplet> triplets) =>
-        triplets.Select(t => TapoSample.Create(t.Problem, t.Answer, ImageDecoder.Load(t.Anchor.Path), ImageDecoder.Load(t.Positive.Path),
-            ImageDecoder.Load(t.Negative.Path), t.Anchor.RelativePath)).ToList();
 
     /// <summary>Cosine similarity of two equally long vectors (0 when either is zero).</summary>
     public static double Cosine(IReadOnlyList<float> a, IReadOnlyList<float> b)

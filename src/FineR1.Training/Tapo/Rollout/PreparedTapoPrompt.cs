@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tapo.Rollout;
 
 /// <summary>
-/// A <see cref="Data.TapoSample"/> ready for the model: prompt token ids built once from the anchor (spec §5.8: the
+/// A <see cref="Data.TapoSample"/> ready for the model: prompt token ids built once from the anchor (docs/method.md §5.8: the
 /// positive and negative reuse them) and the three images' pixel values, all with the anchor's patch grid.
 /// Owns its (CPU) tensors.
 /// </summary>

@@ -2,32 +2,37 @@ using FineR1.Core.Imaging;
 using FineR1.Core.Text.Chat;
 using FineR1.Core.Text.Prompts;
 using FineR1.Core.Text.Tokenization;
+using FineR1.Training.Data;
 using FineR1.Training.Tapo.Data;
 
 namespace FineR1.Training.Tapo.Rollout;
 
 /// <summary>
-/// Turns <see cref="TapoSample"/>s into model inputs as the reference does (spec §3.2, §5.3, §10 items 1–2): the user
+/// Turns <see cref="TapoSample"/>s into model inputs as the reference does (docs/method.md §3.2, §5.3, §10 items 1–2): the user
 /// turn is <see cref="FineR1Prompts.TapoFormatPrompt"/> of the problem with the image at its <c>&lt;image&gt;</c>
-/// placeholder, no system message (the template inserts Qwen's default, spec §9 item 9), generation prompt appended;
+/// placeholder, no system message (the template inserts Qwen's default, docs/method.md §9 item 9), generation prompt appended;
 /// the image-pad count comes from the anchor's grid.
 /// </summary>
 public sealed class TapoPromptEncoder
 {
-    /// <summary>EasyR1's RL resolution limits (spec §5.7): 200,704 … 1,003,520 pixels.</summary>
-    public static Qwen2VLImageProcessorOptions RlImageOptions => new() { MinPixels = 200_704, MaxPixels = 1_003_520 };
-
     private readonly QwenChatTemplate _template;
 
     /// <summary>Creates the encoder.</summary>
     /// <param name="tokenizer">The Qwen tokenizer.</param>
-    /// <param name="processor">Image processor (default: <see cref="RlImageOptions"/>).</param>
-    public TapoPromptEncoder(QwenTokenizer tokenizer, Qwen2VLImageProcessor? processor = null)
+    /// <param name="processor">Image processor (default: the checkpoint's limits, 3,136 … 12,845,056 px).</param>
+    /// <param name="preScaling">Pixel-budget resize before the processor. Default: EasyR1's RL limits
+    /// (<see cref="ImagePreScaling.Tapo"/>, 200,704 … 1,003,520 px) when <paramref name="processor"/> is null, none when a
+    /// processor is given (its own limits then decide).</param>
+    public TapoPromptEncoder(QwenTokenizer tokenizer, Qwen2VLImageProcessor? processor = null, ImagePreScaling? preScaling = null)
     {
         Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
-        Processor = processor ?? new Qwen2VLImageProcessor(RlImageOptions);
+        Processor = processor ?? new Qwen2VLImageProcessor();
+        PreScaling = preScaling ?? (processor is null ? ImagePreScaling.Tapo : null);
         _template = new QwenChatTemplate(tokenizer, Processor.Options.MergeSize);
     }
+
+    /// <summary>The pixel-budget resize applied to the three images before the processor (null: none).</summary>
+    public ImagePreScaling? PreScaling { get; }
 
     /// <summary>The tokenizer (also used to decode responses for the reward).</summary>
     public QwenTokenizer Tokenizer { get; }
@@ -45,7 +50,8 @@ public sealed class TapoPromptEncoder
     public PreparedTapoPrompt Encode(TapoSample sample, string groupId)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        using var processed = Processor.Process(sample.Anchor, sample.Positive, sample.Negative);
+        RgbImage Scaled(RgbImage image) => PreScaling is null ? image : PreScaling.Apply(image);
+        using var processed = Processor.Process(Scaled(sample.Anchor), Scaled(sample.Positive), Scaled(sample.Negative));
         var grids = processed.Grids;
         if (grids[1] != grids[0] || grids[2] != grids[0])
             throw new ArgumentException($"sample '{sample.Id}': anchor, positive and negative have different patch grids ({grids[0]}, {grids[1]}, {grids[2]}); resize them to the anchor's size.", nameof(sample));

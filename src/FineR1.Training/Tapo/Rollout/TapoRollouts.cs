@@ -14,9 +14,9 @@ namespace FineR1.Training.Tapo.Rollout;
 public sealed record TapoRollout(PreparedTapoPrompt Prompt, RolloutRow Row, long[] ResponseIds, FinishReason FinishReason, RewardScore Score);
 
 /// <summary>
-/// Samples the rollouts of one dynamic-sampling draw (spec §5.3): n responses from (q, anchor) and n from (q, positive)
+/// Samples the rollouts of one dynamic-sampling draw (docs/method.md §5.3): n responses from (q, anchor) and n from (q, positive)
 /// per prompt, ordered p0-anchor ×n, p0-positive ×n, p1-anchor ×n, … and all 2n sharing the prompt's uid; then scores
-/// them with the reward (decoded with special tokens skipped, spec §5.2).
+/// them with the reward (decoded with special tokens skipped, docs/method.md §5.2).
 /// </summary>
 public sealed class TapoRolloutEngine
 {

@@ -1,7 +1,7 @@
 namespace FineR1.Training.Tapo.Trainer;
 
 /// <summary>
-/// The reference's prompt dataloader (spec §5.3): batches of <c>PromptsPerDraw</c> sample indices, shuffled per epoch
+/// The reference's prompt dataloader (docs/method.md §5.3): batches of <c>PromptsPerDraw</c> sample indices, shuffled per epoch
 /// with a seeded permutation, <c>drop_last</c>, wrapping to a new epoch when exhausted. The permutation of epoch e uses
 /// <c>new Random(seed + e)</c> (not torch's generator, so the order differs from the reference's).
 /// </summary>

@@ -8,7 +8,7 @@ public sealed record TapoStepMetrics
 {
     /// <summary>1-based training step.</summary>
     public int Step { get; init; }
-    /// <summary>Learning rate used by this step's optimizer steps (0 at step 1: spec §9 item 17).</summary>
+    /// <summary>Learning rate used by this step's optimizer steps (0 at step 1: docs/method.md §9 item 17).</summary>
     public double LearningRate { get; init; }
     /// <summary>[reward/overall] mean overall reward of the batch.</summary>
     public double Reward { get; init; }
@@ -18,6 +18,10 @@ public sealed record TapoStepMetrics
     public double FormatRate { get; init; }
     /// <summary>Mean accuracy over all rows generated this step, before filtering.</summary>
     public double GeneratedAccuracy { get; init; }
+
+    /// <summary>Mean overall reward over every generated row of the step (before dynamic-sampling filtering: the
+    /// policy's reward, unlike <see cref="Reward"/>, which only sees mixed groups).</summary>
+    public double GeneratedReward { get; init; }
     /// <summary>Dynamic-sampling draws made.</summary>
     public int Draws { get; init; }
     /// <summary>Groups generated over all draws.</summary>
@@ -63,7 +67,7 @@ public sealed record TapoStepMetrics
     public IReadOnlyDictionary<string, object?> ToMetrics() => new Dictionary<string, object?>
     {
         ["step"] = Step, ["learning_rate"] = LearningRate,
-        ["reward/overall"] = Reward, ["reward/accuracy"] = Accuracy, ["reward/format"] = FormatRate, ["generated_accuracy"] = GeneratedAccuracy,
+        ["reward/overall"] = Reward, ["reward/accuracy"] = Accuracy, ["reward/format"] = FormatRate, ["generated_accuracy"] = GeneratedAccuracy, ["generated_reward"] = GeneratedReward,
         ["draws"] = Draws, ["groups_generated"] = GroupsGenerated, ["groups_kept"] = GroupsKept, ["batch_rows"] = BatchRows,
         ["actor/pg_loss"] = Finite(PolicyLoss), ["actor/kl_prcp"] = Finite(KlToNegative), ["actor/ori_entropy_loss"] = Finite(Entropy),
         ["actor/aug_entropy_loss"] = Finite(NegativeEntropy), ["actor/ppo_kl"] = Finite(PpoKl),

@@ -21,7 +21,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FineR1.Training.Tapo.Trainer;
 
 /// <summary>
-/// Stage-2 TAPO training (spec §5.3–§5.8, §10), one <see cref="Step"/> per RL step:
+/// Stage-2 TAPO training (docs/method.md §5.3–§5.8, §10), one <see cref="Step"/> per RL step:
 /// <list type="number">
 /// <item>Rollout: draw <c>PromptsPerDraw</c> samples, sample n responses from (q, anchor) and n from (q, positive) per
 /// prompt (one group of 2n), score them; DAPO dynamic sampling keeps groups with mean accuracy in (0.01, 0.99) and draws
@@ -35,8 +35,8 @@ namespace FineR1.Training.Tapo.Trainer;
 /// steps, AdamW (lr 1e-6, wd 1e-2 over every parameter); the LR schedule (constant, warmup 0 → lr 0 at step 1) steps
 /// once per RL step.</item>
 /// </list>
-/// With <see cref="TapoCheckpointOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
-/// <c>metrics.jsonl</c>, every <see cref="TapoCheckpointOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
+/// With <see cref="CheckpointingOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
+/// <c>metrics.jsonl</c>, every <see cref="CheckpointingOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
 /// trainer over the same folder continues from the newest checkpoint exactly (same prompts, sampling seeds, learning
 /// rates, optimizer moments and weights as an uninterrupted run).
 /// </summary>
@@ -45,7 +45,7 @@ namespace FineR1.Training.Tapo.Trainer;
 /// var options = TapoOptions.FineR1_3B();
 /// options.Checkpointing.OutputDir = "runs/tapo";                 // resumes from runs/tapo/checkpoint-* if present
 /// using var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer), samples, options);
-/// while (trainer.StepCount &lt; trainer.TotalSteps) Console.WriteLine(trainer.Step());
+/// trainer.Train(new Progress&lt;TapoStepMetrics&gt;(Console.WriteLine), cancellationToken);   // or: one trainer.Step() at a time
 /// </code>
 /// </example>
 public sealed class TapoTrainer : IDisposable
@@ -61,13 +61,11 @@ public sealed class TapoTrainer : IDisposable
     private readonly IReadOnlyList<TapoSample> _samples;
     private readonly TapoRolloutEngine _engine;
     private TapoPromptLoader _loader;
-    private readonly List<Parameter> _parameters;
-    private readonly List<string> _parameterNames;
     private readonly List<Dictionary<string, double>> _logHistory = [];
     private readonly MetricsJsonlWriter? _metrics;
     private double _lastLearningRate;
-    private readonly AdamW _optimizer;
-    private readonly LambdaScheduler _scheduler;
+    private readonly TrainingOptimizer _optimizer;
+    private int _schedulerStep;
     private int _promptCounter;
 
     /// <summary>Creates the trainer; <paramref name="model"/> must be on its training device with weights loaded.</summary>
@@ -78,8 +76,9 @@ public sealed class TapoTrainer : IDisposable
     /// <param name="reward">Reward (default <see cref="FineR1ClassificationReward"/>).</param>
     /// <param name="maxRowsPerGeneration">Rows per generation call (0 = all rows of a draw).</param>
     /// <param name="logger">Receives the start, each step, checkpoints and resumption (<see cref="FineR1LogEvents"/>).</param>
-    /// <exception cref="ArgumentException">Invalid options, or fewer samples than one draw.</exception>
-    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="TapoCheckpointOptions.OutputDir"/>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
+    /// <exception cref="ArgumentException">Fewer samples than one draw.</exception>
+    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="CheckpointingOptions.OutputDir"/>
     /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
         TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, ILogger? logger = null)
@@ -89,25 +88,22 @@ public sealed class TapoTrainer : IDisposable
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         _samples = samples ?? throw new ArgumentNullException(nameof(samples));
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        var validation = new TapoOptionsValidator().Validate(null, options);
-        if (validation.Failed) throw new ArgumentException($"invalid TAPO options: {validation.FailureMessage}", nameof(options));
+        TrainingOptionsValidation.ThrowIfInvalid(new TapoOptionsValidator(), options);
         Reward = reward ?? new FineR1ClassificationReward();
         _engine = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
 
         if (options.Algorithm.UseReferenceKl) _reference = FrozenCopy(model);
-        if (options.Optimization.FreezeVisionTower)
-            foreach (var p in model.model.visual.parameters()) p.requires_grad = false;
+        SetTrainable(model, options.Optimization);
         // Recompute decoder layers (and vision blocks, which TAPO trains) in backward; only active in training mode.
         if (options.Optimization.GradientCheckpointing)
             model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
         model.train();
-        var trainable = model.UniqueParameters().Where(p => p.Parameter.requires_grad).ToList();
-        _parameters = trainable.Select(p => p.Parameter).ToList();
-        _parameterNames = trainable.Select(p => p.Name).ToList();
         var o = options.Optimization;
-        _optimizer = optim.AdamW(_parameters, o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
-        _scheduler = new LambdaScheduler(_optimizer, step => LearningRateSchedules.ConstantWithWarmup(step, WarmupSteps));
+        // EasyR1 decays every parameter (no bias/norm exclusion).
+        _optimizer = TrainingOptimizer.ForModel(model, new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon),
+            o.OptimizerStates);
+        _optimizer.LearningRate = ScheduledLearningRate(0);
 
         var c = options.Checkpointing;
         if (c.OutputDir is { } output)
@@ -141,11 +137,15 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Warmup steps of the LR schedule (<c>WarmupRatio · TotalSteps</c>, 0 in Fine-R1).</summary>
     public int WarmupSteps => (int)(Options.Optimization.WarmupRatio * TotalSteps);
 
-    /// <summary>Nominal RL steps (spec §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
+    /// <summary>Nominal RL steps (docs/method.md §5.7): <c>floor(batchesPerEpoch · PromptsPerDraw / RolloutBatchSize) · Epochs</c>.</summary>
     public int TotalSteps => Math.Max(1, _loader.BatchesPerEpoch * Options.Rollout.PromptsPerDraw / Options.Rollout.RolloutBatchSize) * Options.Optimization.Epochs;
 
-    /// <summary>The optimizer (AdamW over every trainable parameter, tied weights once).</summary>
-    public optim.Optimizer Optimizer => _optimizer;
+    /// <summary>The optimizer (AnyPrecisionAdamW over every trainable parameter, tied weights once; see
+    /// <see cref="TapoOptimizationOptions.OptimizerStates"/>).</summary>
+    public TrainingOptimizer Optimizer => _optimizer;
+
+    /// <summary>Names of the parameters TAPO trains (set from <see cref="TapoOptimizationOptions.FreezeVisionTower"/> at construction).</summary>
+    public IReadOnlyList<string> TrainableParameterNames => _optimizer.Names;
 
     /// <summary>The checkpoint folder this trainer continued from, or null for a fresh run.</summary>
     public string? ResumedFrom { get; private set; }
@@ -153,11 +153,42 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>The newest checkpoint written by this trainer, or null.</summary>
     public string? LastCheckpoint { get; private set; }
 
+    /// <summary>Test hook: replaces rollout generation for one draw (its prompts and sampling seed → rollouts), e.g. to
+    /// replay another run's responses.</summary>
+    internal Func<IReadOnlyList<PreparedTapoPrompt>, ulong, IReadOnlyList<TapoRollout>>? GenerateRollouts { get; set; }
+
+    /// <summary>The rollout engine (for <see cref="GenerateRollouts"/> hooks that wrap it).</summary>
+    internal TapoRolloutEngine RolloutEngine => _engine;
+
     /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
     internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
 
-    /// <summary>Called after every step with its metrics.</summary>
-    public event Action<TapoStepMetrics>? StepCompleted;
+    /// <summary>
+    /// Runs the remaining RL steps up to <see cref="TotalSteps"/>, reporting each step's metrics to
+    /// <paramref name="progress"/>. A cancellation seen between steps writes a checkpoint
+    /// (<see cref="CheckpointingOptions.SaveOnCancel"/>, when an output folder is set) and returns the steps run so far;
+    /// one seen inside a step (rollout or update loop) throws <see cref="OperationCanceledException"/> as
+    /// <see cref="Step"/> does, and the run resumes from the last checkpoint.
+    /// </summary>
+    /// <returns>The metrics of the steps this call ran.</returns>
+    public IReadOnlyList<TapoStepMetrics> Train(IProgress<TapoStepMetrics>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var taken = new List<TapoStepMetrics>();
+        while (StepCount < TotalSteps)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                var c = Options.Checkpointing;
+                bool saved = Path.GetFileName(LastCheckpoint ?? ResumedFrom) == TrainingCheckpoints.FolderPrefix + StepCount;
+                if (c.OutputDir is not null && c.SaveOnCancel && !saved) SaveCheckpoint();
+                break;
+            }
+            var metrics = Step(cancellationToken);
+            taken.Add(metrics);
+            progress?.Report(metrics);
+        }
+        return taken;
+    }
 
     /// <summary>Runs one RL step (rollout, log-probs, update) and returns its metrics.</summary>
     /// <exception cref="InvalidOperationException">Dynamic sampling hit its draw limit.</exception>
@@ -167,7 +198,7 @@ public sealed class TapoTrainer : IDisposable
         try
         {
             var clock = Stopwatch.StartNew();
-            var (batch, draws, generated, groupsGenerated, groupsKept, generatedAccuracy) = CollectBatch(prompts, cancellationToken);
+            var (batch, draws, generated, groupsGenerated, groupsKept, generatedAccuracy, generatedReward) = CollectBatch(prompts, cancellationToken);
             var rolloutSeconds = clock.Elapsed.TotalSeconds;
 
             using var scope = NewDisposeScope();
@@ -194,8 +225,8 @@ public sealed class TapoTrainer : IDisposable
             var update = Update(batch, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, refLogProbs, advantages, cancellationToken);
             var updateSeconds = clock.Elapsed.TotalSeconds;
 
-            double lr = _scheduler.CurrentLearningRate;
-            _scheduler.Step();
+            double lr = _optimizer.LearningRate;
+            _optimizer.LearningRate = ScheduledLearningRate(++_schedulerStep);
             StepCount++;
             var lengths = batch.Select(r => r.ResponseIds.Length).ToArray();
             var metrics = update with
@@ -206,6 +237,7 @@ public sealed class TapoTrainer : IDisposable
                 Accuracy = batch.Average(r => r.Score.Accuracy),
                 FormatRate = batch.Average(r => r.Score.Format),
                 GeneratedAccuracy = generatedAccuracy,
+                GeneratedReward = generatedReward,
                 Draws = draws,
                 GroupsGenerated = groupsGenerated,
                 GroupsKept = groupsKept,
@@ -225,7 +257,6 @@ public sealed class TapoTrainer : IDisposable
             _logger.LogInformation(FineR1LogEvents.TrainingStep,
                 "TAPO step {Step}/{Total}: reward {Reward:F3}, accuracy {Accuracy:F3}, policy loss {Loss:F4}, lr {Lr:E3}, {Seconds:F1} s.",
                 metrics.Step, TotalSteps, metrics.Reward, metrics.Accuracy, metrics.PolicyLoss, lr, clock.Elapsed.TotalSeconds);
-            StepCompleted?.Invoke(metrics);
             return metrics;
         }
         finally
@@ -234,31 +265,32 @@ public sealed class TapoTrainer : IDisposable
         }
     }
 
-    /// <summary>The dynamic-sampling loop (spec §5.3).</summary>
-    private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy)
+    /// <summary>The dynamic-sampling loop (docs/method.md §5.3).</summary>
+    private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy, double GeneratedReward)
         CollectBatch(List<PreparedTapoPrompt> prompts, CancellationToken cancellationToken)
     {
         var a = Options.Algorithm;
         var accumulator = new DynamicBatchAccumulator<TapoRollout>(Options.Rollout.RolloutBatchSize, a.MaxDynamicSamplingTries,
             a.FilterAccuracyLow, a.FilterAccuracyHigh);
         int draws = 0, generated = 0, groups = 0;
-        double correct = 0;
+        double correct = 0, reward = 0;
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
             var draw = _loader.Next().Select(i => _encoder.Encode(_samples[i], $"p{_promptCounter++}")).ToList();
             prompts.AddRange(draw);
             ulong seed = SamplingSeed(_promptCounter);
-            var rollouts = _engine.Generate(draw, seed);
+            var rollouts = GenerateRollouts?.Invoke(draw, seed) ?? _engine.Generate(draw, seed);
             draws++;
             generated += rollouts.Count;
             groups += draw.Count;
             correct += rollouts.Sum(r => r.Score.Accuracy);
+            reward += rollouts.Sum(r => r.Score.Overall);
             accumulator.Add(rollouts, rollouts.Select(r => r.Row.GroupId).ToArray(), rollouts.Select(r => r.Score.Accuracy).ToArray());
         }
         while (!accumulator.IsComplete);
         int kept = accumulator.GroupCount;
-        return (accumulator.TakeBatch().Select(x => x.Row).ToList(), draws, generated, groups, kept, correct / generated);
+        return (accumulator.TakeBatch().Select(x => x.Row).ToList(), draws, generated, groups, kept, correct / generated, reward / generated);
     }
 
     private (Tensor Ids, Tensor Mask) ResponseTensors(IReadOnlyList<TapoRollout> batch)
@@ -327,7 +359,7 @@ public sealed class TapoTrainer : IDisposable
                     ppoKl += r.PolicyMetrics.PpoKl; clipHi += r.PolicyMetrics.ClipFractionHigher; clipLo += r.PolicyMetrics.ClipFractionLower;
                     micro++;
                 }
-                var step = GradientClipping.ClipAndStep(_parameters, _optimizer, o.MaxGradNorm);
+                var step = GradientClipping.ClipAndStep(_optimizer.Parameters, _optimizer.Step, o.MaxGradNorm);
                 if (step.Stepped) { steps++; norms += step.GradNorm; } else skipped++;
             }
         }
@@ -340,7 +372,7 @@ public sealed class TapoTrainer : IDisposable
     }
 
     /// <summary>
-    /// Writes <c>checkpoint-{StepCount}</c> under <see cref="TapoCheckpointOptions.OutputDir"/> now: the model in HF
+    /// Writes <c>checkpoint-{StepCount}</c> under <see cref="CheckpointingOptions.OutputDir"/> now: the model in HF
     /// layout (weights in their training dtype), the AdamW state, and <c>trainer_state.json</c> with the LR-scheduler step,
     /// the prompt loader's epoch and position, the prompt counter that derives every draw's sampling seed (on CUDA the
     /// device generator is re-seeded from it for each generation call) and torch's CPU generator state.
@@ -360,11 +392,11 @@ public sealed class TapoTrainer : IDisposable
         state.Extra["loader_epoch"] = _loader.Epoch.ToString(CultureInfo.InvariantCulture);
         state.Extra["loader_position"] = _loader.Position.ToString(CultureInfo.InvariantCulture);
         state.Extra["prompt_counter"] = _promptCounter.ToString(CultureInfo.InvariantCulture);
-        state.Extra["scheduler_step"] = _scheduler.StepCount.ToString(CultureInfo.InvariantCulture);
+        state.Extra["scheduler_step"] = _schedulerStep.ToString(CultureInfo.InvariantCulture);
         state.Extra["next_sampling_seed"] = SamplingSeed(_promptCounter + Options.Rollout.PromptsPerDraw).ToString(CultureInfo.InvariantCulture);
         using var scope = NewDisposeScope();
         LastCheckpoint = TrainingCheckpoints.Save(output,
-            new TrainingCheckpointContent(_model, _model.Config, OptimizerStates.Export(_optimizer, _parameterNames), state,
+            new TrainingCheckpointContent(_model, _model.Config, _optimizer.ExportState(), state,
                 CopyFilesFrom: Options.Checkpointing.BaseModelFolder),
             Options.Checkpointing.KeepLast);
         _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "TAPO checkpoint written: {Folder}.", LastCheckpoint);
@@ -410,14 +442,30 @@ public sealed class TapoTrainer : IDisposable
         int loaderEpoch = Extra("loader_epoch"), loaderPosition = Extra("loader_position"), promptCounter = Extra("prompt_counter"), schedulerStep = Extra("scheduler_step");
 
         CheckpointLoader.Load(_model, folder);
-        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) OptimizerStates.Import(_optimizer, _parameterNames, file);
-        for (int i = 0; i < schedulerStep; i++) _scheduler.Step();
+        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) _optimizer.ImportState(file);
+        _schedulerStep = schedulerStep;
+        _optimizer.LearningRate = ScheduledLearningRate(schedulerStep);
         _loader = new TapoPromptLoader(_samples.Count, Options.Rollout.PromptsPerDraw, Options.Rollout.Seed, loaderEpoch, loaderPosition);
         _promptCounter = promptCounter;
         if (state.TorchRngState is { } rng) TrainingCheckpoints.RestoreTorchRng(rng);
         StepCount = checked((int)state.GlobalStep);
         _lastLearningRate = state.LearningRate;
         _logHistory.AddRange(state.LogHistory);
+    }
+
+    /// <summary>LR of scheduler step <paramref name="step"/> (EasyR1: constant after a linear warmup of
+    /// <see cref="WarmupSteps"/>, 0 at step 0 when there is no warmup).</summary>
+    private double ScheduledLearningRate(int step) =>
+        Options.Optimization.LearningRate * LearningRateSchedules.ConstantWithWarmup(step, WarmupSteps);
+
+    /// <summary>
+    /// Sets <c>requires_grad</c> of every parameter from the options, whatever an earlier trainer left: all trainable,
+    /// except <c>model.visual.*</c> (vision tower and merger) when <see cref="TapoOptimizationOptions.FreezeVisionTower"/>.
+    /// </summary>
+    private static void SetTrainable(Qwen2_5_VLForConditionalGeneration model, TapoOptimizationOptions o)
+    {
+        foreach (var (name, p) in model.named_parameters())
+            p.requires_grad = !(o.FreezeVisionTower && name.StartsWith("model.visual.", StringComparison.Ordinal));
     }
 
     /// <summary>Sampling seed of the draw whose prompts end at <paramref name="promptCounter"/>.</summary>
