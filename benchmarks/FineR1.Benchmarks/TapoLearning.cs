@@ -6,9 +6,9 @@ using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using FineR1.Core.Native;
 using FineR1.Core.Text.Tokenization;
-using FineR1.Training.Experiments;
-using FineR1.Training.Pretraining;
-using FineR1.Training.Synthetic;
+using FineR1.Experiments;
+using FineR1.Experiments.Pretraining;
+using FineR1.Experiments.Synthetic;
 using FineR1.Training.Tapo.Data;
 using FineR1.Training.Tapo.Rollout;
 using FineR1.Training.Tapo.Trainer;
@@ -94,7 +94,7 @@ public static class TapoLearning
             ["groups_per_step"] = stage.GroupsPerStep, ["temperature"] = stage.Temperature, ["max_response_length"] = stage.MaxResponseLength,
             ["total_seconds"] = clock.Elapsed.TotalSeconds, ["steps"] = rows,
         }, new JsonSerializerOptions { WriteIndented = true }));
-        using (var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer, processor), TripletMiner.FromSynth(world.Tapo), recipe))
+        using (var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer, processor), SynthTapoSamples.Load(world.Tapo), recipe))
         {
             Console.WriteLine($"TAPO {precision} on {device}: {steps} steps, optimizer states {trainer.Optimizer.StateDType}, Kahan {trainer.Optimizer.KahanSummation}, " +
                               $"{trainer.TrainableParameterNames.Count} trainable tensors");

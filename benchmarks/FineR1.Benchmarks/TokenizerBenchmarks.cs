@@ -25,7 +25,7 @@ public class TokenizerBenchmarks
     private int[] _englishIds = [];
     private ChatMessage[] _sftChat = [];
 
-    private static string TokenizerFile =>
+    internal static string TokenizerFile =>
         Environment.GetEnvironmentVariable("FINER1_TOKENIZER_JSON") is { Length: > 0 } file ? file : FindFixture();
 
     private static string FindFixture()
@@ -88,4 +88,34 @@ public class TokenizerBenchmarks
     /// <summary>An SFT sample: system, user with a 324-pad image, 3,000-char assistant answer, with the label mask.</summary>
     [Benchmark]
     public ChatEncoding EncodeSftChat() => _template.Encode(_sftChat);
+}
+
+/// <summary>
+/// The tokenizer's worst case: 1,000,000 CJK characters without a space or punctuation, one pre-token of 3 MB of UTF-8
+/// (docs/reliability.md). Target: ≤ 2 s per call on a 2-core machine (it was quadratic: 100,000 chars took 10.6 s).
+/// Seconds per call, so the heavy job (one warm-up, three measured calls): BenchmarkDotNet's default job runs it too
+/// often for its in-process time limit.
+/// Run: <c>dotnet run -c Release --project benchmarks/FineR1.Benchmarks -- --filter '*UnspacedTokenizerBenchmarks*'</c>.
+/// </summary>
+[MemoryDiagnoser]
+[HeavyJob]
+public class UnspacedTokenizerBenchmarks
+{
+    /// <summary>Characters of the input.</summary>
+    public const int Chars = 1_000_000;
+
+    private QwenTokenizer _tokenizer = null!;
+    private string _unspacedCjk = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _tokenizer = QwenTokenizer.Load(TokenizerBenchmarks.TokenizerFile, QwenTokenizerOptions.Qwen2_5_VL);
+        var random = new Random(1);
+        _unspacedCjk = new string(Enumerable.Range(0, Chars).Select(_ => (char)(0x4E00 + random.Next(2000))).ToArray());
+    }
+
+    /// <summary>Encodes the 1,000,000 characters (one call; the Mean column is the time per call).</summary>
+    [Benchmark]
+    public int[] EncodeUnspacedCjk() => _tokenizer.Encode(_unspacedCjk);
 }

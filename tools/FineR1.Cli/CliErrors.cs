@@ -1,10 +1,5 @@
 using System.Text.Json;
-using FineR1.Core.Checkpoints;
-using FineR1.Core.Configuration;
-using FineR1.Core.Imaging;
 using FineR1.Core.Native;
-using FineR1.Core.Text.Tokenization;
-using FineR1.Inference.Classification;
 using Microsoft.Extensions.Options;
 using YamlDotNet.Core;
 
@@ -17,13 +12,13 @@ namespace FineR1.Cli;
 public static class CliErrors
 {
     /// <summary>The command did what was asked.</summary>
-    public const int Ok = 0;
+    public const int Ok = ExitCodes.Ok;
     /// <summary>Something failed that is not the user's input (a bug, out of memory, a device error).</summary>
-    public const int Failure = 1;
+    public const int Failure = ExitCodes.Failure;
     /// <summary>Bad usage or input: unknown option, missing file, invalid config, unreadable image or checkpoint.</summary>
-    public const int BadInput = 2;
+    public const int BadInput = ExitCodes.BadInput;
     /// <summary>Interrupted (Ctrl+C), as shells report SIGINT.</summary>
-    public const int Interrupted = 130;
+    public const int Interrupted = ExitCodes.Interrupted;
 
     /// <summary>Runs a command body and turns what it throws into an exit code and one line on stderr.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body, bool verbose, TextWriter? error = null)
@@ -41,18 +36,18 @@ public static class CliErrors
         catch (Exception e)
         {
             int code = IsBadInput(e) ? BadInput : Failure;
-            error.WriteLine($"error: {OneLine(e.Message)}");
+            error.WriteLine($"error: {CliApp.OneLine(e)}");
             if (verbose) error.WriteLine(e.ToString());
             else if (code == Failure) error.WriteLine("(run with --verbose for details)");
             return code;
         }
     }
 
-    /// <summary>Errors caused by what the user gave: files, folders, configs, images, checkpoints, options.</summary>
-    public static bool IsBadInput(Exception e) => e is FileNotFoundException or DirectoryNotFoundException
-        or ArgumentException or FormatException or JsonException or YamlException or InvalidDataException
-        or ConfigurationException or CheckpointException or TokenizerFormatException or ImageProcessingException
-        or ClassificationRequestException or OptionsValidationException or LibTorchNotFoundException or UnauthorizedAccessException;
-
-    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+    /// <summary>
+    /// Errors caused by what the user gave: the apps' common rule (<see cref="CliApp.ExitCodeOf"/>: FineR1's input
+    /// exceptions, missing files and folders, bad values) plus what only this tool meets: YAML/JSON syntax, invalid
+    /// training options, and a missing libtorch backend.
+    /// </summary>
+    public static bool IsBadInput(Exception e) => CliApp.ExitCodeOf(e) == ExitCodes.BadInput
+        || e is JsonException or YamlException or OptionsValidationException or LibTorchNotFoundException or UnauthorizedAccessException;
 }

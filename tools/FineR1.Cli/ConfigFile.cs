@@ -25,7 +25,7 @@ public static class ConfigFile
 
     /// <summary>Loads <paramref name="path"/> as <typeparamref name="T"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="InvalidDataException">Not valid JSON/YAML, an unknown field, or a value of the wrong type (the message names the file and the field).</exception>
+    /// <exception cref="CliInputException">Not valid JSON/YAML, an unknown field, or a value of the wrong type (the message names the file and the field).</exception>
     public static T Load<T>(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"config file not found: {path}", path);
@@ -34,15 +34,15 @@ public static class ConfigFile
         try
         {
             JsonNode? tree = yaml ? FromYaml(text) : JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            return tree.Deserialize<T>(Options) ?? throw new InvalidDataException($"{path}: the config is empty.");
+            return tree.Deserialize<T>(Options) ?? throw new CliInputException($"{path}: the config is empty.");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: {(e.Path is { Length: > 1 } p ? $"field {p[2..]}: " : "")}{e.Message}", e);
+            throw new CliInputException($"{path}: {(e.Path is { Length: > 1 } p ? $"field {p[2..]}: " : "")}{e.Message}");
         }
         catch (YamlException e)
         {
-            throw new InvalidDataException($"{path}: line {e.Start.Line}: {e.Message}", e);
+            throw new CliInputException($"{path}: line {e.Start.Line}: {e.Message}");
         }
     }
 
@@ -59,7 +59,7 @@ public static class ConfigFile
             KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", Convert(kv.Value)))),
         YamlSequenceNode seq => new JsonArray(seq.Children.Select(Convert).ToArray()),
         YamlScalarNode s => Scalar(s),
-        _ => throw new InvalidDataException($"unsupported YAML node at line {node.Start.Line}."),
+        _ => throw new CliInputException($"unsupported YAML node at line {node.Start.Line}."),
     };
 
     // Plain scalars are typed as YAML 1.2's core schema types them; quoted ones are always strings.

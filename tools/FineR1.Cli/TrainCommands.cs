@@ -95,7 +95,7 @@ public static class TrainCommands
     private static void Require(string file, params (string Field, string Value)[] fields)
     {
         foreach (var (field, value) in fields)
-            if (string.IsNullOrWhiteSpace(value)) throw new InvalidDataException($"{file}: field {field} is required.");
+            if (string.IsNullOrWhiteSpace(value)) throw new CliInputException($"{file}: field {field} is required.");
     }
 
     /// <summary>Reports on the trainer's thread (Progress&lt;T&gt; would post to the thread pool and reorder).</summary>

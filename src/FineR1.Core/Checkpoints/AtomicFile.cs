@@ -30,6 +30,17 @@ internal static class AtomicFile
         }
     }
 
+    /// <summary>Deletes temporary files that interrupted writes left in <paramref name="folder"/> (<c>.name.{guid}.tmp</c>).</summary>
+    internal static void DeleteLeftovers(string folder)
+    {
+        foreach (var file in Directory.EnumerateFiles(folder, ".*.tmp"))
+        {
+            var name = Path.GetFileName(file);
+            if (name.Length > 37 && name[^37] == '.' && Guid.TryParseExact(name[^36..^4], "N", out _))
+                try { File.Delete(file); } catch (IOException) { }
+        }
+    }
+
     /// <summary>Writes UTF-8 text atomically.</summary>
     internal static void WriteText(string path, string text) =>
         Write(path, s => s.Write(new System.Text.UTF8Encoding(false).GetBytes(text)));

@@ -97,6 +97,7 @@ public static class CheckpointWriter
         if (options.Config is { } config)
             AtomicFile.WriteText(Path.Combine(folder, ConfigFileName), ConfigJson(config, named, options.DType));
         DeleteStale(folder, files, indexPath);
+        AtomicFile.DeleteLeftovers(folder);
         return new CheckpointSaveReport(folder, files, indexPath, weightMap, dropped, total);
     }
 

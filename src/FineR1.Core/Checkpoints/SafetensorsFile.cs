@@ -40,6 +40,9 @@ public sealed class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException("file not found.", path);
+        // Devices, FIFOs and /proc files report 0 bytes too: refused before opening (IO.InputFile explains why).
+        if (new FileInfo(path).Length == 0)
+            throw new CheckpointException("empty file (0 bytes) or not a regular file: not a safetensors file (interrupted download or copy?).", path);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         try
         {
@@ -58,7 +61,14 @@ public sealed class SafetensorsFile : IDisposable
             if (header[0] != (byte)'{')
                 throw new CheckpointException("corrupt header: it does not start with '{' (not a safetensors file?).", path);
             long dataStart = 8 + (long)headerLen;
-            var (entries, metadata) = ParseHeader(header, path, length - dataStart);
+            Dictionary<string, SafetensorsEntry> entries;
+            Dictionary<string, string> metadata;
+            try { (entries, metadata) = ParseHeader(header, path, length - dataStart); }
+            catch (InvalidOperationException e)
+            {
+                // System.Text.Json reports invalid UTF-8 inside a string only when the string is read
+                throw new CheckpointException($"corrupt header: {e.Message}", path, e);
+            }
             return new SafetensorsFile(path, stream, dataStart, entries, metadata);
         }
         catch

@@ -49,13 +49,18 @@ public sealed record Qwen2_5_VLConfig
     /// <exception cref="ConfigurationException">The file is missing, not JSON, or misses or contradicts required fields.</exception>
     public static Qwen2_5_VLConfig Load(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         var file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
         if (!File.Exists(file)) throw new ConfigurationException("config.json not found.", file);
+        var bytes = IO.InputFile.ReadAllBytes(file, MaxFileBytes, message => new ConfigurationException(message, file));
         string json;
-        try { json = File.ReadAllText(file); }
-        catch (IOException e) { throw new ConfigurationException($"cannot read: {e.Message}", file, e); }
+        try { json = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
+        catch (ArgumentException e) { throw new ConfigurationException($"not UTF-8 text ({e.Message}).", file, e); }
         return Parse(json, file);
     }
+
+    /// <summary>Largest config.json read (1 MiB; a real one is about 2 KB).</summary>
+    public const long MaxFileBytes = 1 << 20;
 
     /// <summary>Parses the text of an HF <c>config.json</c>; <paramref name="source"/> names it in errors.</summary>
     /// <exception cref="ConfigurationException">Not JSON, or required fields are missing or inconsistent.</exception>
@@ -71,6 +76,16 @@ public sealed record Qwen2_5_VLConfig
         {
             throw new ConfigurationException($"invalid JSON: {e.Message}", source, e);
         }
+        try { return FromJson(root, source); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or JsonException)
+        {
+            // e.g. a key written twice ({"hidden_size": 1, "hidden_size": 2}), which JsonObject refuses on first access.
+            throw new ConfigurationException($"invalid content: {e.Message}", source, e);
+        }
+    }
+
+    private static Qwen2_5_VLConfig FromJson(JsonObject root, string? source)
+    {
         var reader = new Reader(source);
         // 5.x nests the decoder's fields in text_config; 4.x keeps them at the top level (and may also carry a
         // partial text_config). Top-level values are the fallback for each field.
@@ -95,8 +110,8 @@ public sealed record Qwen2_5_VLConfig
             MaxPositionEmbeddings = reader.Int(T("max_position_embeddings"), "max_position_embeddings", 128000),
             TieWordEmbeddings = reader.Bool(root["tie_word_embeddings"] ?? text?["tie_word_embeddings"], "tie_word_embeddings", false),
             HiddenAct = reader.String(T("hidden_act"), "hidden_act", "silu"),
-            BosTokenId = reader.OptionalInt(T("bos_token_id")),
-            EosTokenId = reader.OptionalInt(T("eos_token_id")),
+            BosTokenId = reader.OptionalInt(T("bos_token_id"), "bos_token_id"),
+            EosTokenId = reader.OptionalInt(T("eos_token_id"), "eos_token_id"),
         };
         var visionRope = vision["rope_parameters"] as JsonObject;
         var vc = new Qwen2_5_VLVisionConfig
@@ -129,30 +144,82 @@ public sealed record Qwen2_5_VLConfig
         return config;
     }
 
-    /// <summary>Checks internal consistency (divisibility of heads, M-RoPE sections, window size…).</summary>
-    /// <exception cref="ConfigurationException">A value is out of range or contradicts another.</exception>
+    /// <summary>Largest accepted values of the size fields: far above any Qwen2.5-VL, far below what would make a
+    /// single allocation overflow or abort the native library.</summary>
+    public static class Limits
+    {
+        /// <summary><c>vocab_size</c>.</summary>
+        public const int VocabSize = 1 << 22;
+        /// <summary><c>hidden_size</c> (text and vision).</summary>
+        public const int HiddenSize = 1 << 16;
+        /// <summary><c>intermediate_size</c> (text and vision).</summary>
+        public const int IntermediateSize = 1 << 18;
+        /// <summary><c>num_hidden_layers</c> and <c>vision_config.depth</c>.</summary>
+        public const int Layers = 1024;
+        /// <summary><c>max_position_embeddings</c>.</summary>
+        public const int Positions = 1 << 24;
+        /// <summary>Patch, merge and temporal sizes, <c>in_channels</c>.</summary>
+        public const int SmallSize = 1024;
+    }
+
+    /// <summary>
+    /// Checks every value's range and the consistency between them (divisibility of heads, M-RoPE sections, window
+    /// size, token ids inside the vocabulary…). Each message names the field as config.json spells it.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A value is out of range or contradicts another (names <paramref name="source"/>).</exception>
     public void Validate(string? source = null)
     {
         void Require(bool ok, string message)
         {
             if (!ok) throw new ConfigurationException(message, source);
         }
+        void Range(long value, string field, long min, long max) =>
+            Require(value >= min && value <= max, $"'{field}' = {value} is out of range [{min}, {max}].");
+        void Positive(double value, string field, double max) =>
+            Require(double.IsFinite(value) && value > 0 && value <= max, $"'{field}' = {value} must be a positive finite number (at most {max}).");
+        void TokenId(int? id, string field) =>
+            Require(id is null || (id >= 0 && id < Text.VocabSize), $"'{field}' = {id} is not a token id of the vocabulary [0, {Text.VocabSize}).");
+
         var t = Text; var v = Vision;
-        Require(t.VocabSize > 0 && t.HiddenSize > 0 && t.IntermediateSize > 0 && t.NumHiddenLayers > 0, "text sizes must be positive.");
-        Require(t.NumAttentionHeads > 0 && t.HiddenSize % t.NumAttentionHeads == 0, "hidden_size must be divisible by num_attention_heads.");
-        Require(t.NumKeyValueHeads > 0 && t.NumAttentionHeads % t.NumKeyValueHeads == 0, "num_attention_heads must be divisible by num_key_value_heads.");
-        Require(t.HeadDim % 2 == 0, "the attention head dimension must be even (rotary embedding).");
-        Require(t.MropeSection.Count == 3 && t.MropeSection.All(s => s > 0), "mrope_section must hold three positive numbers.");
-        Require(t.MropeSection.Sum() * 2 == t.HeadDim, $"mrope_section [{string.Join(", ", t.MropeSection)}] must sum to head_dim/2 = {t.HeadDim / 2}.");
-        Require(t.HiddenAct == "silu", $"hidden_act '{t.HiddenAct}' is not supported (silu only).");
-        Require(v.Depth > 0 && v.HiddenSize > 0 && v.IntermediateSize > 0, "vision sizes must be positive.");
-        Require(v.NumHeads > 0 && v.HiddenSize % v.NumHeads == 0 && v.HeadDim % 4 == 0, "vision hidden_size / num_heads must be a multiple of 4 (2-D rotary).");
-        Require(v.PatchSize > 0 && v.SpatialMergeSize > 0 && v.TemporalPatchSize > 0, "vision patch sizes must be positive.");
-        Require(v.WindowSize % (v.PatchSize * v.SpatialMergeSize) == 0, "window_size must be a multiple of patch_size × spatial_merge_size.");
-        Require(v.FullAttentionBlockIndexes.All(i => i >= 0 && i < v.Depth), "fullatt_block_indexes must lie in [0, depth).");
-        Require(v.OutHiddenSize == t.HiddenSize, $"vision out_hidden_size {v.OutHiddenSize} must equal the text hidden_size {t.HiddenSize}.");
-        Require(v.HiddenAct == "silu", $"vision hidden_act '{v.HiddenAct}' is not supported (silu only).");
-        Require(ImageTokenId >= 0 && ImageTokenId < t.VocabSize, "image_token_id must lie inside the vocabulary.");
+        Range(t.VocabSize, "vocab_size", 1, Limits.VocabSize);
+        Range(t.HiddenSize, "hidden_size", 1, Limits.HiddenSize);
+        Range(t.IntermediateSize, "intermediate_size", 1, Limits.IntermediateSize);
+        Range(t.NumHiddenLayers, "num_hidden_layers", 1, Limits.Layers);
+        Range(t.NumAttentionHeads, "num_attention_heads", 1, t.HiddenSize);
+        Range(t.NumKeyValueHeads, "num_key_value_heads", 1, t.NumAttentionHeads);
+        Range(t.MaxPositionEmbeddings, "max_position_embeddings", 1, Limits.Positions);
+        Positive(t.RmsNormEps, "rms_norm_eps", 1.0);
+        Positive(t.RopeTheta, "rope_theta", 1e12);
+        Require(t.HiddenSize % t.NumAttentionHeads == 0, $"'hidden_size' {t.HiddenSize} must be divisible by 'num_attention_heads' {t.NumAttentionHeads}.");
+        Require(t.NumAttentionHeads % t.NumKeyValueHeads == 0, $"'num_attention_heads' {t.NumAttentionHeads} must be divisible by 'num_key_value_heads' {t.NumKeyValueHeads}.");
+        Require(t.HeadDim % 2 == 0, $"the attention head dimension hidden_size/num_attention_heads = {t.HeadDim} must be even (rotary embedding).");
+        Require(t.MropeSection.Count == 3 && t.MropeSection.All(s => s > 0 && s <= t.HeadDim), "'mrope_section' must hold three positive numbers.");
+        Require(t.MropeSection.Sum() * 2 == t.HeadDim, $"'mrope_section' [{string.Join(", ", t.MropeSection)}] must sum to head_dim/2 = {t.HeadDim / 2}.");
+        Require(t.HiddenAct == "silu", $"'hidden_act' '{t.HiddenAct}' is not supported (silu only).");
+
+        Range(v.Depth, "vision_config.depth", 1, Limits.Layers);
+        Range(v.HiddenSize, "vision_config.hidden_size", 1, Limits.HiddenSize);
+        Range(v.IntermediateSize, "vision_config.intermediate_size", 1, Limits.IntermediateSize);
+        Range(v.NumHeads, "vision_config.num_heads", 1, v.HiddenSize);
+        Range(v.InChannels, "vision_config.in_channels", 1, 16);
+        Range(v.PatchSize, "vision_config.patch_size", 1, Limits.SmallSize);
+        Range(v.SpatialMergeSize, "vision_config.spatial_merge_size", 1, 16);
+        Range(v.TemporalPatchSize, "vision_config.temporal_patch_size", 1, 16);
+        Range(v.WindowSize, "vision_config.window_size", 1, 1 << 16);
+        Range(v.TokensPerSecond, "vision_config.tokens_per_second", 0, 1 << 16);
+        Positive(v.RopeTheta, "vision_config.rope_theta", 1e12);
+        Require(v.HiddenSize % v.NumHeads == 0 && v.HeadDim % 4 == 0, "'vision_config.hidden_size' / 'num_heads' must be a multiple of 4 (2-D rotary).");
+        Require(v.WindowSize % (v.PatchSize * v.SpatialMergeSize) == 0, "'vision_config.window_size' must be a multiple of patch_size × spatial_merge_size.");
+        Require(v.FullAttentionBlockIndexes.All(i => i >= 0 && i < v.Depth), "'vision_config.fullatt_block_indexes' must lie in [0, depth).");
+        Require(v.OutHiddenSize == t.HiddenSize, $"'vision_config.out_hidden_size' {v.OutHiddenSize} must equal the text 'hidden_size' {t.HiddenSize}.");
+        Require(v.HiddenAct == "silu", $"'vision_config.hidden_act' '{v.HiddenAct}' is not supported (silu only).");
+
+        TokenId(ImageTokenId, "image_token_id");
+        TokenId(VideoTokenId, "video_token_id");
+        TokenId(VisionStartTokenId, "vision_start_token_id");
+        TokenId(VisionEndTokenId, "vision_end_token_id");
+        // bos/eos are not checked here: HF's own tiny test configs carry Qwen's 151643/151645 with a 512-row vocabulary.
+        // FineR1Model.Load checks them against the vocabulary of the model it runs.
     }
 
     /// <summary>Writes the transformers 5.x layout (also read by transformers 4.x ≥ 4.49 through <c>text_config</c>).</summary>
@@ -206,24 +273,25 @@ public sealed record Qwen2_5_VLConfig
         {
             if (node is null) return fallback ?? throw new ConfigurationException($"missing '{name}'.", source);
             try { return node.GetValue<int>(); }
-            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
             {
                 throw new ConfigurationException($"'{name}' must be an integer, got {node.ToJsonString()}.", source, e);
             }
         }
 
-        public int? OptionalInt(JsonNode? node)
+        /// <summary>An integer, null, or a list of integers (its first is taken, as for <c>eos_token_id</c>).</summary>
+        public int? OptionalInt(JsonNode? node, string name)
         {
             if (node is null) return null;
-            if (node is JsonArray a) return a.Count > 0 ? a[0]!.GetValue<int>() : null;
-            return node.GetValue<int>();
+            if (node is JsonArray a) return a.Count > 0 ? Int(a[0], $"{name}[0]") : null;
+            return Int(node, name);
         }
 
         public double Double(JsonNode? node, string name, double fallback)
         {
             if (node is null) return fallback;
             try { return node.GetValue<double>(); }
-            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
             {
                 throw new ConfigurationException($"'{name}' must be a number, got {node.ToJsonString()}.", source, e);
             }

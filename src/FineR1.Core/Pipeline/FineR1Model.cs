@@ -114,10 +114,7 @@ public sealed class FineR1Model : IDisposable
         logger.LogInformation(FineR1LogEvents.ModelLoading, "Loading model {Folder} on {Device} in {DType}", folder, device, dtype);
 
         progress?.Report(new ModelLoadProgress(ModelLoadStage.Config, 0.0));
-        var config = Qwen2_5_VLConfig.Load(Path.Combine(folder, "config.json"));
-        ct.ThrowIfCancellationRequested();
-        progress?.Report(new ModelLoadProgress(ModelLoadStage.Tokenizer, 0.02));
-        var tokenizer = QwenTokenizer.Load(folder, QwenTokenizerOptions.Qwen2_5_VL);
+        var (config, tokenizer) = CheckFolder(folder, device, dtype);   // config, tokenizer, weight files, memory
         ct.ThrowIfCancellationRequested();
         progress?.Report(new ModelLoadProgress(ModelLoadStage.Weights, 0.05));
         var model = new Qwen2_5_VLForConditionalGeneration(config, device, dtype);
@@ -177,6 +174,51 @@ public sealed class FineR1Model : IDisposable
     /// <summary>The folder's <c>generation_config.json</c> (decoding defaults that explicit options override; see
     /// <see cref="Generation.GenerationConfig"/>), or null when there is none or the model was not loaded from a folder.</summary>
     public GenerationConfig? GenerationConfig { get; init; }
+
+    /// <summary>
+    /// Everything <see cref="Load"/> checks before it allocates the model: the folder exists; <c>config.json</c> is
+    /// valid and agrees with the tokenizer; the tokenizer loads; weights are present; the weights fit in the memory
+    /// available on <paramref name="device"/> (see <see cref="ModelMemory.EnsureFits"/>). Command-line tools call it to
+    /// refuse bad input before the slow load. Returns the config and tokenizer it read.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="ConfigurationException">Missing or invalid <c>config.json</c>, or a model too large for the memory.</exception>
+    /// <exception cref="CheckpointException">No weights in the folder.</exception>
+    /// <exception cref="TokenizerFormatException">Missing or invalid tokenizer.</exception>
+    public static (Qwen2_5_VLConfig Config, QwenTokenizer Tokenizer) CheckFolder(string folder, Device? device = null, ScalarType? dtype = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
+        TorchSharpNativeLoader.EnsureInstalled();
+        var configFile = Path.Combine(folder, "config.json");
+        var config = Qwen2_5_VLConfig.Load(configFile);
+        var tokenizer = QwenTokenizer.Load(folder, QwenTokenizerOptions.Qwen2_5_VL);
+        CheckAgainstTokenizer(config, tokenizer, configFile);
+        if (!File.Exists(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName)) && !File.Exists(Path.Combine(folder, SafetensorsCheckpoint.IndexFileName)))
+            throw new CheckpointException($"no {SafetensorsCheckpoint.SingleFileName} or {SafetensorsCheckpoint.IndexFileName} (the weights).", folder);
+        ModelMemory.EnsureFits(config, device ?? CPU, dtype ?? ScalarType.Float32, configFile);
+        return (config, tokenizer);
+    }
+
+    /// <summary>The config's special-token ids must be the tokenizer's, and its vocabulary must hold every token.</summary>
+    private static void CheckAgainstTokenizer(Qwen2_5_VLConfig config, QwenTokenizer tokenizer, string configFile)
+    {
+        void Same(int configId, int tokenizerId, string field, string token)
+        {
+            if (configId != tokenizerId)
+                throw new ConfigurationException($"'{field}' = {configId}, but the tokenizer's {token} is {tokenizerId}.", configFile);
+        }
+        Same(config.ImageTokenId, tokenizer.ImagePadId, "image_token_id", QwenSpecialTokens.ImagePad);
+        Same(config.VideoTokenId, tokenizer.VideoPadId, "video_token_id", QwenSpecialTokens.VideoPad);
+        Same(config.VisionStartTokenId, tokenizer.VisionStartId, "vision_start_token_id", QwenSpecialTokens.VisionStart);
+        Same(config.VisionEndTokenId, tokenizer.VisionEndId, "vision_end_token_id", QwenSpecialTokens.VisionEnd);
+        foreach (var (id, field) in new[] { (config.Text.BosTokenId, "bos_token_id"), (config.Text.EosTokenId, "eos_token_id") })
+            if (id is { } value && (value < 0 || value >= config.Text.VocabSize))
+                throw new ConfigurationException($"'{field}' = {value} is not a token id of the vocabulary [0, {config.Text.VocabSize}).", configFile);
+        var largest = tokenizer.AddedTokens.Max(t => t.Id);
+        if (config.Text.VocabSize <= largest)
+            throw new ConfigurationException($"'vocab_size' = {config.Text.VocabSize} is smaller than the tokenizer's ids (up to {largest}).", configFile);
+    }
 
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();

@@ -22,10 +22,8 @@ public sealed record ModelLoadOptions
 /// <summary>The stages of <see cref="FineR1Model.LoadAsync"/>, in order.</summary>
 public enum ModelLoadStage
 {
-    /// <summary>Reading <c>config.json</c>.</summary>
+    /// <summary>Checking the folder: <c>config.json</c>, the tokenizer, the weight files, the memory they need.</summary>
     Config,
-    /// <summary>Reading the tokenizer.</summary>
-    Tokenizer,
     /// <summary>Allocating the model and reading the safetensors weights.</summary>
     Weights,
     /// <summary>The warm-up generation.</summary>

@@ -8,8 +8,8 @@ namespace FineR1.Inference.Classification;
 
 /// <summary>
 /// Scores each candidate as the continuation of a response prefix that ends with <c>&lt;answer</c>: the log-likelihood
-/// of <c>"&gt;" + candidate + "&lt;/answer&gt;"</c> given prompt, image and reasoning, from one batched forward
-/// (one row per candidate, the vision tower run once). Tokens shared by every candidate's tokenization are left out;
+/// of <c>"&gt;" + candidate + "&lt;/answer&gt;"</c> given prompt, image and reasoning, from batched forwards of at
+/// most <see cref="DefaultRowsPerForward"/> rows (one row per candidate, the vision tower run once). Tokens shared by every candidate's tokenization are left out;
 /// they have the same probability in every row, so the softmax over candidates does not change.
 /// </summary>
 internal static class CandidateScorer
@@ -26,30 +26,53 @@ internal static class CandidateScorer
         return reasoning + "\n\n<answer";
     }
 
-    /// <summary>Log-likelihood of each candidate after <paramref name="answerPrefix"/>.</summary>
-    public static double[] LogLikelihoods(FineR1Model bundle, VisionPrompt prompt, string answerPrefix, IReadOnlyList<string> candidates)
+    /// <summary>
+    /// Log-likelihood of each candidate after <paramref name="answerPrefix"/>, <paramref name="rowsPerForward"/>
+    /// candidates per forward, so memory stays bounded whatever the number of candidates (a CUB-200 closed set of 200
+    /// names is 13 forwards of 16 rows). Chunking does not change the scores beyond float rounding: each row is
+    /// scored on its own; only the left padding differs.
+    /// </summary>
+    public static double[] LogLikelihoods(FineR1Model bundle, VisionPrompt prompt, string answerPrefix, IReadOnlyList<string> candidates,
+        int rowsPerForward = DefaultRowsPerForward)
     {
-        int rows = candidates.Count;
-        var full = candidates.Select(c => bundle.Tokenizer.Encode(answerPrefix + ">" + c + "</answer>")).ToArray();
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerForward, 1);
+        // The reasoning and the candidates are text: special-token strings in them are not control tokens.
+        var full = candidates.Select(c => bundle.Tokenizer.Encode(answerPrefix + ">" + c + "</answer>", splitSpecialTokens: true)).ToArray();
         int shared = SharedPrefixLength(full);
         var continuations = full.Select(ids => ids[shared..]).ToArray();       // ≥ 1 token each: candidates are distinct
         var context = prompt.Prompt.TokenIds.Concat(full[0][..shared].Select(i => (long)i)).ToArray();
-        var sequences = continuations.Select(c => new GenerationPrompt(context.Concat(c.Select(i => (long)i)).ToArray())).ToList();
-        int keep = continuations.Max(c => c.Length) + 1;
 
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var device = bundle.Device;
-        using var inputs = GenerationInputs.LeftPad(sequences, GenerationOptions.QwenEndOfTextTokenId, device);
         var image = prompt.Prompt.Images[0];
         var grid = tensor(image.GridThw, [1, 3], ScalarType.Int64);
+        var embeds = bundle.Model.model.visual.forward(image.PixelValues.to(bundle.DType, bundle.Device), grid.to(bundle.Device)); // [tokens, hidden]
+        var scores = new double[candidates.Count];
+        for (int first = 0; first < candidates.Count; first += rowsPerForward)
+        {
+            var chunk = continuations[first..Math.Min(first + rowsPerForward, candidates.Count)];
+            ScoreChunk(bundle, context, chunk, grid, embeds).CopyTo(scores, first);
+        }
+        return scores;
+    }
+
+    /// <summary>Candidates scored per forward by default: 16 rows of 151,936 float logits per kept position.</summary>
+    public const int DefaultRowsPerForward = 16;
+
+    private static double[] ScoreChunk(FineR1Model bundle, long[] context, int[][] continuations, Tensor grid, Tensor embeds)
+    {
+        using var scope = NewDisposeScope();
+        int rows = continuations.Length;
+        int keep = continuations.Max(c => c.Length) + 1;
+        var device = bundle.Device;
+        var sequences = continuations.Select(c => new GenerationPrompt(context.Concat(c.Select(i => (long)i)).ToArray())).ToList();
+        using var inputs = GenerationInputs.LeftPad(sequences, GenerationOptions.QwenEndOfTextTokenId, device);
         var grids = grid.repeat(rows, 1);                                                    // [rows, 3]
         var (positions, _) = RopeIndex.GetRopeIndex(bundle.Config, inputs.InputIds.cpu(), grids, inputs.AttentionMask.cpu());
-        var embeds = bundle.Model.model.visual.forward(image.PixelValues.to(bundle.DType, device), grid.to(device)); // [tokens, hidden]
         var output = bundle.Model.forward(inputIds: inputs.InputIds, positionIds: positions.to(device),
             attentionMask: inputs.AttentionMask, imageGridThw: grids.to(device), imageEmbeds: embeds.repeat(rows, 1),
             logitsToKeep: keep);
-        var logProbs = output.Logits.to(ScalarType.Float32).log_softmax(-1);                 // [rows, keep, vocab]
+        var logits = output.Logits.to(ScalarType.Float32);                                  // [rows, keep, vocab]
 
         // Row i's continuation fills its last L_i positions; the token at local position j is predicted by local j − 1.
         var targets = new long[rows * keep];
@@ -64,7 +87,8 @@ internal static class CandidateScorer
                 mask[r * keep + local] = 1;
             }
         }
-        var picked = logProbs.gather(2, tensor(targets, [rows, keep], ScalarType.Int64, device).unsqueeze(-1)).squeeze(-1);
+        // log p(target) = logit(target) − logsumexp(logits), without a second [rows, keep, vocab] tensor.
+        var picked = logits.gather(2, tensor(targets, [rows, keep], ScalarType.Int64, device).unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1);
         var sums = (picked * tensor(mask, [rows, keep], ScalarType.Float32, device)).sum(1).to(ScalarType.Float64).cpu();
         return sums.data<double>().ToArray();
     }

@@ -204,7 +204,9 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
             : FineR1Prompts.ClosedWorld(question, r.Candidates, Options.ClosedWorldTemplate);
     }
 
-    private void Validate(ClassificationRequest request)
+    /// <summary>Checks a request as the classify calls do, without a model: image path given and present, candidates non-empty and distinct.</summary>
+    /// <exception cref="ClassificationRequestException">The request cannot be run.</exception>
+    public static void Validate(ClassificationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.Image is null) throw new ClassificationRequestException("no image given.", null);

@@ -1,16 +1,15 @@
 using System.Text.Json;
+using FineR1.Core;
+using FineR1.Core.IO;
 
 namespace FineR1.Inference.Evaluation;
 
-/// <summary>A whole eval file could not be opened.</summary>
-public sealed class EvalDataException : Exception
+/// <summary>A whole eval file (or the options naming it) could not be used: missing, not a regular file, too large.</summary>
+public sealed class EvalDataException : FineR1InputException
 {
-    /// <summary>The file.</summary>
-    public string FilePath { get; }
-
     /// <summary>Creates the exception; the message names <paramref name="filePath"/>.</summary>
     public EvalDataException(string message, string filePath, Exception? inner = null)
-        : base($"{filePath}: {message}", inner) => FilePath = filePath;
+        : base(message, filePath, inner) { }
 }
 
 /// <summary>
@@ -23,12 +22,20 @@ public static class EvalFileReader
     /// <summary>Reads <paramref name="path"/>.</summary>
     /// <param name="path">A <c>.jsonl</c> file.</param>
     /// <param name="requireOptions">Treat an empty or missing <c>options</c> list as a failure (closed world).</param>
-    /// <exception cref="EvalDataException">The file does not exist.</exception>
+    /// <exception cref="EvalDataException">The file does not exist, is not a regular file or is larger than <see cref="MaxFileBytes"/>.</exception>
     public static IEnumerable<EvalLine> Read(string path, bool requireOptions = true)
     {
-        if (!File.Exists(path)) throw new EvalDataException("eval file not found.", path);
+        Check(path);
         return ReadLines(path, requireOptions);
     }
+
+    /// <summary>Largest eval file read (1 GiB; the released files are below 1 MB).</summary>
+    public const long MaxFileBytes = 1L << 30;
+
+    /// <summary>Checks that <paramref name="path"/> is a regular, non-empty file of at most <see cref="MaxFileBytes"/>.</summary>
+    /// <exception cref="EvalDataException">It is not.</exception>
+    public static void Check(string path) =>
+        InputFile.Check(path, MaxFileBytes, message => new EvalDataException(message, path));
 
     private static IEnumerable<EvalLine> ReadLines(string path, bool requireOptions)
     {

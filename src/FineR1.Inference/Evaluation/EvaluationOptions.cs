@@ -36,6 +36,11 @@ public sealed record EvaluationOptions
     public string? ResultsPath { get; init; }
     /// <summary>Datasets scored with the car rule of text inclusion.</summary>
     public IReadOnlySet<string> CarDatasets { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "car" };
+    /// <summary>
+    /// Accept records whose <c>image_path</c> leaves <see cref="ImageRoot"/> (<c>../</c>, or an absolute path elsewhere).
+    /// Off by default: such a record fails with "image path leaves the image root".
+    /// </summary>
+    public bool AllowImagesOutsideRoot { get; init; }
     /// <summary>Which path picks the semantic-similarity anchor.</summary>
     public AnchorPathSource AnchorSource { get; init; } = AnchorPathSource.RecordPath;
 }

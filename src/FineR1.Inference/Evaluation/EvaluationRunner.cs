@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FineR1.Core.IO;
 using FineR1.Core.Text.Prompts;
 using FineR1.Core.Text.Rewards;
 
@@ -34,13 +35,12 @@ public sealed partial class EvaluationRunner
     }
 
     /// <summary>Evaluates every file of <paramref name="options"/>.</summary>
-    /// <exception cref="EvalDataException">An eval file does not exist.</exception>
+    /// <exception cref="EvalDataException">An eval file does not exist, is not a regular file or is too large.</exception>
     public async Task<EvaluationReport> RunAsync(EvaluationOptions options, IProgress<EvaluationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1.");
-        foreach (var f in options.Files)
-            if (!File.Exists(f)) throw new EvalDataException("eval file not found.", f);
+        foreach (var f in options.Files) EvalFileReader.Check(f);
         using var journal = new ResultsJournal(options.ResultsPath);
         var failures = new List<EvalFailure>();
         var scores = new List<FileScore>();
@@ -134,8 +134,7 @@ public sealed partial class EvaluationRunner
                 resumed++;
                 continue;
             }
-            string image = Path.Combine(options.ImageRoot, r.ImagePath);
-            if (!File.Exists(image)) { Fail(new EvalFailure(r.SourceFile, r.LineNumber, $"image not found: {image}")); continue; }
+            if (ImageProblem(r, options, out var image) is { } problem) { Fail(new EvalFailure(r.SourceFile, r.LineNumber, problem)); continue; }
             pending.Add((r, image));
             if (pending.Count == options.BatchSize) await Flush();
         }
@@ -149,6 +148,41 @@ public sealed partial class EvaluationRunner
             Accuracy = n == 0 ? 0 : correct / n * 100,
             SemanticSimilarity = closed || _similarity is null ? null : n == 0 ? 0 : similarity / n * 100,
         };
+    }
+
+    /// <summary>
+    /// Checks every input without running the model: each eval file is readable, and each record parses and names an
+    /// image that exists inside the image root. Whole-file problems throw; record problems are returned (the run
+    /// records them as failures and goes on), so a command-line tool can refuse bad input before loading a model.
+    /// </summary>
+    /// <exception cref="EvalDataException">An eval file is missing, not a regular file or too large, or the image root does not exist.</exception>
+    public static IReadOnlyList<EvalFailure> CheckInputs(EvaluationOptions options, out int records)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!Directory.Exists(options.ImageRoot)) throw new EvalDataException("image root folder not found.", options.ImageRoot);
+        var failures = new List<EvalFailure>();
+        records = 0;
+        foreach (var file in options.Files)
+        {
+            foreach (var line in EvalFileReader.Read(file, requireOptions: options.Protocol == EvalProtocol.ClosedWorld))
+            {
+                records++;
+                if (line.Failure is not null) failures.Add(line.Failure);
+                else if (ImageProblem(line.Record!, options, out _) is { } problem) failures.Add(new EvalFailure(file, line.Record!.LineNumber, problem));
+            }
+        }
+        return failures;
+    }
+
+    /// <summary>Null when the record's image is a file inside the image root (or outside, when allowed); else the problem.</summary>
+    private static string? ImageProblem(EvalRecord r, EvaluationOptions options, out string image)
+    {
+        var inside = InputFile.ResolveInside(options.ImageRoot, r.ImagePath);
+        image = inside ?? Path.Combine(options.ImageRoot, r.ImagePath);
+        if (inside is null && (!options.AllowImagesOutsideRoot || r.ImagePath.Contains('\0')))
+            return $"image path '{r.ImagePath}' leaves the image root {options.ImageRoot} (EvaluationOptions.AllowImagesOutsideRoot accepts it)";
+        if (Directory.Exists(image)) return $"image path is a folder: {image}";
+        return File.Exists(image) ? null : $"image not found: {image}";
     }
 
     private static RecordResult Result(string fileName, EvalRecord r) =>

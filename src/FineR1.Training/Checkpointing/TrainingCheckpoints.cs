@@ -25,6 +25,10 @@ public sealed record TrainingCheckpointContent(
 /// (<c>config.json</c>, <c>model*.safetensors</c>, tokenizer files), <c>optimizer.safetensors</c> and
 /// <c>trainer_state.json</c>. A checkpoint is written into a hidden temporary folder and renamed into place, so a crash
 /// never leaves a partial <c>checkpoint-*</c> folder; only the newest <c>keepLast</c> are kept. Trainer-independent.
+/// Saving a step that already has a checkpoint never leaves a moment without one: the old folder is renamed aside
+/// (<c>.checkpoint-N.old</c>), the new one renamed in, then the old one deleted; <see cref="List"/> puts an aside copy
+/// back when a crash came between the two renames, and removes temporary folders of interrupted saves. One process
+/// writes an output folder at a time.
 /// </summary>
 /// <example><code>
 /// var folder = TrainingCheckpoints.Save("runs/sft", content, keepLast: 2);   // runs/sft/checkpoint-12
@@ -59,6 +63,7 @@ public static partial class TrainingCheckpoints
         ArgumentNullException.ThrowIfNull(content);
         ArgumentOutOfRangeException.ThrowIfNegative(keepLast);
         Directory.CreateDirectory(outputFolder);
+        Recover(outputFolder);
         var final = Path.Combine(outputFolder, FolderPrefix + content.State.GlobalStep.ToString(CultureInfo.InvariantCulture));
         var temporary = Path.Combine(outputFolder, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
         try
@@ -72,8 +77,7 @@ public static partial class TrainingCheckpoints
                     if (File.Exists(from)) File.Copy(from, Path.Combine(temporary, name));
                 }
             WriteDurably(Path.Combine(temporary, StateFileName), content.State.ToJson());
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(temporary, final);
+            ReplaceFolder(temporary, final);
         }
         catch
         {
@@ -85,10 +89,54 @@ public static partial class TrainingCheckpoints
         return final;
     }
 
-    /// <summary>Complete checkpoint folders (those with a trainer state) under <paramref name="outputFolder"/>, oldest step first.</summary>
+    /// <summary>
+    /// Moves <paramref name="temporary"/> to <paramref name="final"/>. An existing <paramref name="final"/> is renamed
+    /// aside first and deleted last, so at every moment one complete copy exists under a name <see cref="Recover"/> knows.
+    /// </summary>
+    private static void ReplaceFolder(string temporary, string final)
+    {
+        if (!Directory.Exists(final))
+        {
+            Directory.Move(temporary, final);
+            return;
+        }
+        var aside = AsideName(final);
+        if (Directory.Exists(aside)) Directory.Delete(aside, recursive: true);   // a leftover whose final copy exists
+        Directory.Move(final, aside);
+        Directory.Move(temporary, final);
+        Directory.Delete(aside, recursive: true);
+    }
+
+    private static string AsideName(string final) => Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}.old");
+
+    [GeneratedRegex(@"^\.(checkpoint-\d+)\.(old|[0-9a-f]{32}\.tmp)$", RegexOptions.CultureInvariant)]
+    private static partial Regex HiddenFolderName();
+
+    /// <summary>
+    /// Repairs what an interrupted save left: an aside copy (<c>.checkpoint-N.old</c>) whose checkpoint is missing is
+    /// renamed back (the crash came between the two renames), one whose checkpoint exists is deleted, and temporary
+    /// folders (<c>.checkpoint-N.*.tmp</c>) are deleted.
+    /// </summary>
+    private static void Recover(string outputFolder)
+    {
+        foreach (var folder in Directory.GetDirectories(outputFolder))
+        {
+            var match = HiddenFolderName().Match(Path.GetFileName(folder));
+            if (!match.Success) continue;
+            var final = Path.Combine(outputFolder, match.Groups[1].Value);
+            if (match.Groups[2].Value == "old" && !Directory.Exists(final)) Directory.Move(folder, final);
+            else Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Complete checkpoint folders (those with a trainer state) under <paramref name="outputFolder"/>, oldest step first,
+    /// after repairing what an interrupted save left (see the class remarks).
+    /// </summary>
     public static IReadOnlyList<string> List(string outputFolder)
     {
         if (!Directory.Exists(outputFolder)) return [];
+        Recover(outputFolder);
         return Directory.GetDirectories(outputFolder)
             .Select(d => (Folder: d, Match: FolderName().Match(Path.GetFileName(d))))
             .Where(x => x.Match.Success && File.Exists(Path.Combine(x.Folder, StateFileName)))

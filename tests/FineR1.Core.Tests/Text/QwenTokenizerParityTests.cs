@@ -15,7 +15,7 @@ namespace FineR1.Core.Tests.Text;
 [Trait("Category", "Parity")]
 public class QwenTokenizerParityTests
 {
-    private sealed record Case(string Text, int[] Ids);
+    internal sealed record Case(string Text, int[] Ids);
 
     private static List<Case> ReadCases(string path)
     {
@@ -54,7 +54,7 @@ public class QwenTokenizerParityTests
         return failures;
     }
 
-    private static List<Case> ReferenceCases() => ReadCases(TestPaths.Fixture("tokenizer", "reference-ids.json"));
+    internal static List<Case> ReferenceCases() => ReadCases(TestPaths.Fixture("tokenizer", "reference-ids.json"));
 
     [Fact]
     public void Every_reference_case_matches_HF_with_the_files_own_added_tokens()

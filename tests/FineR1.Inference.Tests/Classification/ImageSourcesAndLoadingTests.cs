@@ -67,7 +67,7 @@ public sealed class ImageSourcesAndLoadingTests(TinyQwen tiny) : IClassFixture<T
             new SynchronousProgress<ModelLoadProgress>(stages.Add), Ct);
 
         Assert.Equal(ScalarType.Float32, model.DType);
-        Assert.Equal([ModelLoadStage.Config, ModelLoadStage.Tokenizer, ModelLoadStage.Weights, ModelLoadStage.WarmUp, ModelLoadStage.Done],
+        Assert.Equal([ModelLoadStage.Config, ModelLoadStage.Weights, ModelLoadStage.WarmUp, ModelLoadStage.Done],
             stages.Select(s => s.Stage));
         Assert.Equal(stages.Select(s => s.Fraction).Order(), stages.Select(s => s.Fraction));
         var loaded = Assert.Single(logger.Entries, e => e.EventId == FineR1LogEvents.ModelLoaded);

@@ -81,7 +81,7 @@ public sealed class CliTests
         Assert.Equal(["q_proj", "v_proj"], yaml.Sft.Lora.TargetModules);
 
         File.WriteAllText(dir.File("typo.yaml"), "model: /m\nsft:\n  learning_rat: 1.0e-5\n");
-        var e = Assert.Throws<InvalidDataException>(() => ConfigFile.Load<SftRunConfig>(dir.File("typo.yaml")));
+        var e = Assert.Throws<CliInputException>(() => ConfigFile.Load<SftRunConfig>(dir.File("typo.yaml")));
         Assert.Contains("typo.yaml", e.Message);
         Assert.Contains("learning_rat", e.Message);
     }
@@ -95,7 +95,7 @@ public sealed class CliTests
         Assert.Equal(1, await CliErrors.RunAsync(() => throw new InvalidOperationException("boom\nsecond line"), verbose: false, error));
         Assert.Equal(130, await CliErrors.RunAsync(() => throw new OperationCanceledException(), verbose: false, error));
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["error: image not found: x.png", "error: boom second line", "(run with --verbose for details)", "interrupted."], lines.Select(l => l.TrimEnd('\r')));
+        Assert.Equal(["error: image not found: x.png", "error: InvalidOperationException: boom second line", "(run with --verbose for details)", "interrupted."], lines.Select(l => l.TrimEnd('\r')));
         var verbose = new StringWriter();
         await CliErrors.RunAsync(() => throw new InvalidOperationException("boom"), verbose: true, verbose);
         Assert.Contains("at ", verbose.ToString());   // the stack trace

@@ -33,6 +33,31 @@ public sealed class TrainingCheckpointsTests
     }
 
     [Fact]
+    public void Replacing_a_step_never_leaves_it_without_a_checkpoint_and_interrupted_saves_are_repaired()
+    {
+        using var dir = new TempDir();
+        var model = nn.Linear(3, 2);
+        TrainingCheckpoints.Save(dir.Path, Content(model, 5));
+        TrainingCheckpoints.Save(dir.Path, Content(model, 5) with { State = new TrainerState { Trainer = "second", GlobalStep = 5, Seed = 3 } });
+        var only = Assert.Single(TrainingCheckpoints.List(dir.Path));
+        Assert.Equal("second", TrainingCheckpoints.ReadState(only).Trainer);
+        Assert.Empty(Directory.GetDirectories(dir.Path, ".*"));
+
+        // A crash between "rename the old one aside" and "rename the new one in": the aside copy is put back.
+        Directory.Move(only, Path.Combine(dir.Path, ".checkpoint-5.old"));
+        var stale = Path.Combine(dir.Path, $".checkpoint-6.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(stale);
+        File.WriteAllBytes(Path.Combine(stale, "model.safetensors"), new byte[1000]);
+        Assert.Equal("second", TrainingCheckpoints.ReadState(TrainingCheckpoints.FindLatest(dir.Path)!).Trainer);
+        Assert.Empty(Directory.GetDirectories(dir.Path, ".*"));                 // aside restored, temporary folder removed
+
+        // A crash after the new one is in place but before the aside copy is deleted: the aside copy goes.
+        Directory.CreateDirectory(Path.Combine(dir.Path, ".checkpoint-5.old"));
+        Assert.Single(TrainingCheckpoints.List(dir.Path));
+        Assert.Empty(Directory.GetDirectories(dir.Path, ".*"));
+    }
+
+    [Fact]
     public void Trainer_state_round_trips_with_snake_case_keys()
     {
         var state = new TrainerState { Trainer = "sft", GlobalStep = 7, TotalSteps = 70, Epoch = 1, ExamplesConsumedInEpoch = 64, TorchRngState = "AAE=" };

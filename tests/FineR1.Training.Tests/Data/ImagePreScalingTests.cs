@@ -58,7 +58,7 @@ public sealed class ImagePreScalingTests
     public void SFT_applies_the_EXIF_orientation_only_when_configured(bool apply)
     {
         // exif6: stored 40 × 24, tagged "rotate 90° clockwise" — upright it is 24 × 40.
-        var options = new SftOptions { OutputFolder = "unused", ApplyExifOrientation = apply, PreScaleImages = false };
+        var options = new SftOptions { Checkpointing = { OutputDir = "unused" }, ApplyExifOrientation = apply, PreScaleImages = false };
         var trainer = new SftTrainer(Sft.SftTestKit.NewModel(), Sft.SftTestKit.Tokenizer, options);
         var image = SftBatch.LoadImage(TestPaths.Fixture("imaging", "exif6_40x24.jpg"), trainer.ImageProcessor, trainer.PreScaling);
         Assert.Equal(apply ? (24, 40) : (40, 24), (image.Width, image.Height));

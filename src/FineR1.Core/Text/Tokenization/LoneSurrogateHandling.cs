@@ -1,7 +1,7 @@
 namespace FineR1.Core.Text.Tokenization;
 
 /// <summary>
-/// What <see cref="QwenTokenizer.Encode"/> does with a lone UTF-16 surrogate (a high surrogate not followed by a low
+/// What <see cref="QwenTokenizer.Encode(string)"/> does with a lone UTF-16 surrogate (a high surrogate not followed by a low
 /// one, or a low surrogate on its own). Such text cannot be represented in UTF-8, so HuggingFace (Rust strings, Python's
 /// strict UTF-8 conversion) never tokenizes it: there is no reference behaviour to match.
 /// </summary>

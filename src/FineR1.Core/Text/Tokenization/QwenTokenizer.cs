@@ -22,6 +22,8 @@ namespace FineR1.Core.Text.Tokenization;
 public sealed class QwenTokenizer
 {
     private readonly BpeTokenizer _bpe;
+    private readonly Lazy<BpeTokenizer> _inner;
+    private readonly ByteLevelBpe _longPreTokens;
     private readonly AddedTokenMatcher _addedMatcher;
     private readonly Dictionary<string, AddedToken> _addedByContent;
     private readonly Dictionary<int, AddedToken> _addedById;
@@ -56,20 +58,38 @@ public sealed class QwenTokenizer
             _bytesById[id] = ByteLevelAlphabet.TokenToBytes(token);
         }
 
-        var specialTokens = added.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        // The text between added tokens is encoded by a BPE that knows no added tokens: what Encode left in a segment
+        // is text (HF does not look for added tokens again after normalizing, and with split special tokens a segment
+        // holds special-token strings that must stay text). Inner, with all added tokens, is built on first use.
         _bpe = BpeTokenizer.Create(new BpeOptions(_vocabulary)
+        {
+            Merges = json.Merges,
+            ByteLevel = true,
+            Normalizer = NfcNormalizer.Instance,
+            PreTokenizer = new Qwen2PreTokenizer(),
+        });
+        var specialTokens = added.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        _inner = new Lazy<BpeTokenizer>(() => BpeTokenizer.Create(new BpeOptions(_vocabulary)
         {
             Merges = json.Merges,
             SpecialTokens = specialTokens,
             ByteLevel = true,
             Normalizer = NfcNormalizer.Instance,
             PreTokenizer = new Qwen2PreTokenizer(specialTokens.Keys),
-        });
+        }));
+        _longPreTokens = new ByteLevelBpe(_vocabulary, json.Merges);
     }
+
+    /// <summary>
+    /// Pre-tokens longer than this (in UTF-16 chars) are merged by <see cref="ByteLevelBpe"/> (O(n log n), same ids) rather
+    /// than by Microsoft.ML.Tokenizers, whose merge is quadratic in the pre-token length (a run of CJK text or emoji
+    /// without spaces is one pre-token). Short ones keep the library's path and its word cache.
+    /// </summary>
+    internal int LongPreTokenChars { get; set; } = 256;
 
     private QwenTokenizer(QwenTokenizer full, int[] closedIds)
     {
-        _bpe = full._bpe; _addedMatcher = full._addedMatcher; _addedByContent = full._addedByContent; _addedById = full._addedById;
+        _bpe = full._bpe; _inner = full._inner; _longPreTokens = full._longPreTokens; LongPreTokenChars = full.LongPreTokenChars; _addedMatcher = full._addedMatcher; _addedByContent = full._addedByContent; _addedById = full._addedById;
         _vocabulary = full._vocabulary; _tokenById = full._tokenById; _bytesById = full._bytesById; _options = full._options;
         _closedIds = closedIds;
         _compactById = closedIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
@@ -152,36 +172,45 @@ public sealed class QwenTokenizer
         if (!File.Exists(file)) throw new TokenizerFormatException("tokenizer.json not found", file);
         try
         {
-            using var stream = File.OpenRead(file);
+            using var stream = IO.InputFile.OpenRead(file, MaxFileBytes, message => new TokenizerFormatException(message, file));
             return FromStream(stream, file, gzip: file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase), options);
         }
         catch (IOException e) { throw new TokenizerFormatException($"cannot read: {e.Message}", file, e); }
         catch (InvalidDataException e) { throw new TokenizerFormatException($"not a valid gzip file: {e.Message}", file, e); }
     }
 
+    /// <summary>Largest tokenizer.json read, also after gzip decompression (256 MiB; Qwen's is 11 MB).</summary>
+    public const long MaxFileBytes = 256L * 1024 * 1024;
+
     /// <summary>Reads a <c>tokenizer.json</c> from <paramref name="stream"/>; <paramref name="sourceName"/> names it in errors.</summary>
-    /// <exception cref="TokenizerFormatException">The content is not JSON or not a byte-level BPE tokenizer.</exception>
+    /// <exception cref="TokenizerFormatException">The content is not JSON, not a byte-level BPE tokenizer, or longer than <see cref="MaxFileBytes"/>.</exception>
     public static QwenTokenizer FromStream(Stream stream, string sourceName = "tokenizer.json", bool gzip = false, QwenTokenizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var buffer = new MemoryStream();
-        if (gzip)
+        try
         {
-            using var unzip = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
-            unzip.CopyTo(buffer);
+            using var source = gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null;
+            IO.InputFile.CopyAtMost(source ?? stream, buffer, MaxFileBytes,
+                message => new TokenizerFormatException($"{message} (decompressed): not a tokenizer.json, or a decompression bomb", sourceName));
         }
-        else stream.CopyTo(buffer);
+        catch (InvalidDataException e) { throw new TokenizerFormatException($"not a valid gzip file: {e.Message}", sourceName, e); }
         var json = TokenizerJson.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), sourceName);
-        return new QwenTokenizer(json, options ?? QwenTokenizerOptions.Default);
+        try { return new QwenTokenizer(json, options ?? QwenTokenizerOptions.Default); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            // e.g. two added tokens with the same content, which the BPE library refuses
+            throw new TokenizerFormatException($"inconsistent content ({e.Message})", sourceName, e);
+        }
     }
 
     /// <summary>
     /// The Microsoft.ML.Tokenizers tokenizer underneath (vocabulary, merges, all added tokens, NFC, <see cref="Qwen2PreTokenizer"/>),
     /// for APIs that take a <see cref="Tokenizer"/>. It normalizes the whole text before cutting out added tokens, so it
-    /// differs from <see cref="Encode"/> only where NFC would join an added token with the character after it
+    /// differs from <see cref="Encode(string)"/> only where NFC would join an added token with the character after it
     /// (<c>"&lt;|im_end|&gt;\u0338"</c>). It always speaks the original ids, also for a closed vocabulary.
     /// </summary>
-    public Tokenizer Inner => _bpe;
+    public Tokenizer Inner => _inner.Value;
 
     /// <summary>The added tokens kept (after <see cref="QwenTokenizerOptions.MaxAddedTokenId"/>), in file order.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; }
@@ -239,11 +268,33 @@ public sealed class QwenTokenizer
     /// <summary>
     /// Encodes <paramref name="text"/> like HF <c>tokenizer.encode(text, add_special_tokens=False)</c>: no BOS/EOS is
     /// added (Qwen has none); added tokens written in the text (<c>&lt;|im_start|&gt;</c>, <c>&lt;tool_call&gt;</c>) become
-    /// their ids. Empty text gives an empty array.
+    /// their ids. Empty text gives an empty array. For text a user wrote, use
+    /// <see cref="Encode(string, bool)"/> with <c>splitSpecialTokens: true</c>.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="text"/> has a lone UTF-16 surrogate and
     /// <see cref="QwenTokenizerOptions.LoneSurrogates"/> is <see cref="LoneSurrogateHandling.Throw"/>.</exception>
-    public int[] Encode(string text)
+    public int[] Encode(string text) => Encode(text, splitSpecialTokens: false);
+
+    /// <summary>
+    /// <see cref="Encode(string)"/>, where <paramref name="splitSpecialTokens"/> = true reads special added tokens
+    /// written in the text (<c>&lt;|im_end|&gt;</c>, <c>&lt;|image_pad|&gt;</c>: those flagged <c>special</c>) as plain
+    /// text, like HF's <c>split_special_tokens=True</c>: <c>"&lt;|im_end|&gt;"</c> becomes the ids of its characters, so a
+    /// question cannot end its chat turn or add an image placeholder. Non-special added tokens (<c>&lt;tool_call&gt;</c>)
+    /// still map to their ids, as in HF.
+    /// </summary>
+    /// <exception cref="ArgumentException">A lone UTF-16 surrogate (see <see cref="Encode(string)"/>).</exception>
+    public int[] Encode(string text, bool splitSpecialTokens)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Encode(text, splitSpecialTokens ? [(0, text.Length)] : []);
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="text"/> where special added tokens are read as plain text when they start inside one of
+    /// <paramref name="plainText"/> (start, length; ascending): the chat template's own markup keeps its control tokens
+    /// while the message text between them is text.
+    /// </summary>
+    internal int[] Encode(string text, IReadOnlyList<(int Start, int Length)> plainText)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length == 0) return [];
@@ -251,25 +302,54 @@ public sealed class QwenTokenizer
 
         var ids = new List<int>(text.Length / 3 + 4);
         var position = 0;
+        var search = 0;
+        var range = 0;
         while (position < text.Length)
         {
-            var tokenStart = _addedMatcher.FindNext(text, position, out var token);
+            var tokenStart = _addedMatcher.FindNext(text, search, out var token);
+            if (tokenStart >= 0 && _addedByContent[token].Special && IsInside(tokenStart))
+            {
+                search = tokenStart + token.Length;   // HF skips the whole match and searches on after it
+                continue;
+            }
             var segmentEnd = tokenStart < 0 ? text.Length : tokenStart;
             if (segmentEnd > position) EncodeSegment(text[position..segmentEnd], ids);
             if (tokenStart < 0) break;
             ids.Add(_addedByContent[token].Id);
-            position = tokenStart + token.Length;
+            position = search = tokenStart + token.Length;
         }
         if (_compactById is not null) for (int i = 0; i < ids.Count; i++) ids[i] = Compact(ids[i], text);
         return [.. ids];
+
+        bool IsInside(int index)
+        {
+            while (range < plainText.Count && plainText[range].Start + plainText[range].Length <= index) range++;
+            return range < plainText.Count && plainText[range].Start <= index;
+        }
     }
 
     private void EncodeSegment(string segment, List<int> ids)
     {
         // NFC per piece between added tokens, as HF normalizes after extracting added tokens (normalized=false).
         var normalized = NfcNormalizer.Instance.Normalize(segment);
-        ids.AddRange(_bpe.EncodeToIds(normalized, considerPreTokenization: true, considerNormalization: false));
+        var preTokens = new List<(int Offset, int Length)>();
+        Qwen2PreTokenizer.SplitSegment(normalized, 0, normalized.Length, preTokens);
+        // A long pre-token goes to the linear-time merge; the runs of short pre-tokens between long ones go to the
+        // library in one call each. The library splits such a run again, into the same pre-tokens: the split regex has
+        // no look-behind, and a run ends where a pre-token of the whole segment ends (at a long pre-token's start).
+        var runStart = 0;
+        foreach (var (offset, length) in preTokens)
+        {
+            if (length <= LongPreTokenChars) continue;
+            if (offset > runStart) EncodeShortPreTokens(normalized.AsSpan(runStart, offset - runStart), ids);
+            _longPreTokens.Encode(normalized.AsSpan(offset, length), ids);
+            runStart = offset + length;
+        }
+        if (runStart < normalized.Length) EncodeShortPreTokens(normalized.AsSpan(runStart), ids);
     }
+
+    private void EncodeShortPreTokens(ReadOnlySpan<char> text, List<int> ids) =>
+        ids.AddRange(_bpe.EncodeToIds(text, considerPreTokenization: true, considerNormalization: false));
 
     private string HandleLoneSurrogates(string text)
     {

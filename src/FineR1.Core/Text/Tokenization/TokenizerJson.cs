@@ -8,6 +8,9 @@ internal sealed record TokenizerJson(
     List<string> Merges,
     List<AddedToken> AddedTokens)
 {
+    /// <summary>Ids must lie below this (16,777,216; Qwen's largest is 151,668), so id-indexed tables stay small.</summary>
+    public const int MaxId = 1 << 24;
+
     /// <summary>Parses and validates <paramref name="utf8Json"/>; <paramref name="source"/> names the file in errors.</summary>
     public static TokenizerJson Parse(ReadOnlyMemory<byte> utf8Json, string source)
     {
@@ -16,6 +19,7 @@ internal sealed record TokenizerJson(
         catch (JsonException e) { throw new TokenizerFormatException($"not valid JSON ({e.Message})", source, e); }
 
         using (document)
+        try
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new TokenizerFormatException("the top level is not a JSON object", source);
@@ -29,6 +33,11 @@ internal sealed record TokenizerJson(
             var merges = ReadMerges(model, vocabulary, source);
             var added = ReadAddedTokens(root, source);
             return new TokenizerJson(vocabulary, merges, added);
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json reports invalid UTF-8 inside a string only when the string is read
+            throw new TokenizerFormatException($"not valid UTF-8 JSON ({e.Message})", source, e);
         }
     }
 
@@ -48,11 +57,17 @@ internal sealed record TokenizerJson(
         var result = new Dictionary<string, int>(capacity: 160_000, StringComparer.Ordinal);
         foreach (var entry in vocab.EnumerateObject())
         {
-            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0)
-                throw new TokenizerFormatException($"model.vocab[\"{entry.Name}\"] is not a non-negative integer id", source);
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0 || id >= MaxId)
+                throw new TokenizerFormatException($"model.vocab[\"{entry.Name}\"] is not an integer id in [0, {MaxId})", source);
             result[entry.Name] = id;
         }
         if (result.Count == 0) throw new TokenizerFormatException("model.vocab is empty", source);
+        // Byte-level BPE starts every word from single-byte tokens: all 256 must be there.
+        for (var c = 0; c < ByteLevelAlphabet.CharToByte.Length; c++)
+            if (ByteLevelAlphabet.CharToByte[c] >= 0 && !result.ContainsKey(((char)c).ToString()))
+                throw new TokenizerFormatException($"model.vocab lacks the byte token \"{(char)c}\" (byte 0x{ByteLevelAlphabet.CharToByte[c]:X2}); byte-level BPE needs all 256", source);
+        if (result.Values.Distinct().Count() != result.Count)
+            throw new TokenizerFormatException("model.vocab gives one id to two tokens", source);
         return result;
     }
 
@@ -100,7 +115,7 @@ internal sealed record TokenizerJson(
         foreach (var entry in added.EnumerateArray())
         {
             if (entry.ValueKind != JsonValueKind.Object
-                || !entry.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var idValue) || idValue < 0
+                || !entry.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var idValue) || idValue < 0 || idValue >= MaxId
                 || !entry.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String || content.GetString()!.Length == 0)
                 throw new TokenizerFormatException($"added_tokens[{index}] needs a non-negative integer \"id\" and a non-empty string \"content\"", source);
             var special = entry.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True;

@@ -1,0 +1,127 @@
+using FineR1.Core;
+
+namespace FineR1.Cli;
+
+/// <summary>The exit codes of the FineR1 command-line apps (docs/reliability.md).</summary>
+public static class ExitCodes
+{
+    /// <summary>Done.</summary>
+    public const int Ok = 0;
+    /// <summary>The program failed (a bug, out of memory, a disk error).</summary>
+    public const int Failure = 1;
+    /// <summary>Bad usage or bad input (a missing or malformed file, an invalid option value); nothing was started or lost.</summary>
+    public const int BadInput = 2;
+    /// <summary>Interrupted by Ctrl+C; results written so far are kept.</summary>
+    public const int Interrupted = 130;
+}
+
+/// <summary>A command line that cannot be run (unknown option, missing value, bad number); the usage text is shown.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>An input a command line names is unusable (a missing file, an output path that cannot be written).</summary>
+public sealed class CliInputException(string message) : Exception(message);
+
+/// <summary>
+/// What every FineR1 command-line app does around its work: <c>--verbose</c>, Ctrl+C (the first press cancels the work
+/// so partial results are kept, a second press ends the process), and turning any exception into one line on stderr
+/// and an exit code (<see cref="ExitCodes"/>); stack traces only with <c>--verbose</c>.
+/// </summary>
+/// <example>
+/// <code>
+/// return await CliApp.RunAsync(args, Usage, async app => { ...; return ExitCodes.Ok; });
+/// </code>
+/// </example>
+public static class CliApp
+{
+    /// <summary>What the app's work receives.</summary>
+    /// <param name="Args">The arguments without <c>--verbose</c>.</param>
+    /// <param name="Verbose">Whether <c>--verbose</c> was given.</param>
+    /// <param name="Cancellation">Cancelled by the first Ctrl+C.</param>
+    public sealed record Context(string[] Args, bool Verbose, CancellationToken Cancellation);
+
+    /// <summary>Runs <paramref name="work"/>; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, string usage, Func<Context, Task<int>> work)
+    {
+        bool verbose = args.Contains("--verbose");
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return;           // second press: let the runtime end the process
+            e.Cancel = true;
+            Console.Error.WriteLine("interrupted: stopping after the current step (press Ctrl+C again to quit at once) …");
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return await work(new Context(args.Where(a => a != "--verbose").ToArray(), verbose, cts.Token));
+        }
+        catch (Exception e)
+        {
+            var code = ExitCodeOf(e, cts.IsCancellationRequested);
+            Console.Error.WriteLine(code == ExitCodes.Interrupted ? "interrupted." : $"error: {OneLine(e)}");
+            if (e is UsageException) Console.Error.WriteLine($"\n{usage}");
+            else if (verbose) Console.Error.WriteLine(e);
+            else if (code == ExitCodes.Failure) Console.Error.WriteLine("(run with --verbose for details)");
+            return code;
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    /// <summary>The exit code for an exception that ended the work.</summary>
+    public static int ExitCodeOf(Exception e, bool cancelRequested = false) => e switch
+    {
+        OperationCanceledException when cancelRequested => ExitCodes.Interrupted,
+        AggregateException { InnerExceptions.Count: 1 } a => ExitCodeOf(a.InnerException!, cancelRequested),
+        UsageException or CliInputException or FineR1InputException or ArgumentException or FormatException
+            or FileNotFoundException or DirectoryNotFoundException => ExitCodes.BadInput,
+        _ => ExitCodes.Failure,
+    };
+
+    /// <summary>The exception's message on one line (inner messages joined with ": " where they add something).</summary>
+    public static string OneLine(Exception e)
+    {
+        var text = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException!.Message : e.Message;
+        if (ExitCodeOf(e) == ExitCodes.Failure) text = $"{e.GetType().Name}: {text}";
+        return string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+}
+
+/// <summary>Parsing and checking command-line values, each failure a <see cref="UsageException"/> or <see cref="CliInputException"/>.</summary>
+public static class CliArgs
+{
+    /// <summary>An integer option in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static int Int(string option, string value, int min = 1, int max = int.MaxValue) =>
+        int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n : throw new UsageException($"{option} '{value}' is not a whole number in [{min}, {max}].");
+
+    /// <summary>An existing folder.</summary>
+    public static string ExistingFolder(string what, string path) =>
+        Directory.Exists(path) ? path
+        : File.Exists(path) ? throw new CliInputException($"{what} {path} is a file, not a folder.")
+        : throw new CliInputException($"{what} not found: {path}");
+
+    /// <summary>An existing regular file (not a folder or a device).</summary>
+    public static string RegularFile(string what, string path)
+    {
+        Core.IO.InputFile.Check(path, long.MaxValue, message => new CliInputException($"{what} {path}: {message}"));
+        return path;
+    }
+
+    /// <summary>Creates the output folder (and checks it can be written) before any work starts.</summary>
+    public static string OutputFolder(string path)
+    {
+        try
+        {
+            Directory.CreateDirectory(path);
+            var probe = Path.Combine(path, $".write-test-{Guid.NewGuid():N}");
+            System.IO.File.WriteAllBytes(probe, []);
+            System.IO.File.Delete(probe);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CliInputException($"cannot write the output folder {path} ({e.Message}).");
+        }
+    }
+}
