@@ -16,6 +16,14 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine($"(see: finer1 {string.Join(' ', parse.CommandResult.Command == root ? [] : new[] { parse.CommandResult.Command.Name })} --help)".Replace("  ", " "));
     return CliErrors.BadInput;
 }
-// Ctrl+C cancels the command's token; the command stops at its next check (training saves a checkpoint first) and
-// returns 130 (CliErrors). A command still running 30 s later is ended, also with 130.
-return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
+// Ctrl+C: the first press cancels the command's token (it stops at its next check, training saves a checkpoint first,
+// and it returns 130 with one line); a second press lets the runtime end the process.
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (interrupt.IsCancellationRequested) return;
+    e.Cancel = true;
+    Console.Error.WriteLine("interrupted: stopping after the current step (press Ctrl+C again to quit at once) …");
+    interrupt.Cancel();
+};
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interrupt.Token);

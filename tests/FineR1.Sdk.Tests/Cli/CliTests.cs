@@ -181,7 +181,7 @@ public sealed class CliTests
         process.BeginErrorReadLine();
         await started.Task.WaitAsync(TimeSpan.FromMinutes(2), Ct);
         Assert.Equal(0, Kill(process.Id, 2));   // SIGINT, what Ctrl+C sends
-        await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(1), Ct);
+        await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromMinutes(3), Ct);   // stops at the next step
         lock (output)
         {
             Assert.True(process.ExitCode == 130, output.ToString());
