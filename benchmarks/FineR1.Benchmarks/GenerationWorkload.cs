@@ -17,10 +17,13 @@ public sealed class GenerationWorkload : IDisposable
 {
     public const int NewTokens = 128;
     private readonly Qwen2_5_VLForConditionalGeneration _model;
-    private readonly Qwen2_5_VLGenerationModel _generator;
 
     public Qwen2_5_VLConfig Config { get; }
     public Device Device { get; }
+
+    /// <summary>Decode backend (<c>FINER1_BENCH_BACKEND</c> = auto, reference, static or cudagraph; default auto).</summary>
+    public DecodeBackend Backend { get; set; } = Enum.Parse<DecodeBackend>(
+        Environment.GetEnvironmentVariable("FINER1_BENCH_BACKEND") is { Length: > 0 } b ? b : "auto", ignoreCase: true);
 
     public GenerationWorkload(string shape, Device device, ScalarType dtype = ScalarType.BFloat16)
     {
@@ -40,8 +43,9 @@ public sealed class GenerationWorkload : IDisposable
         manual_seed(0);
         _model = new Qwen2_5_VLForConditionalGeneration(Config, device, dtype);
         _model.eval();
-        _generator = new Qwen2_5_VLGenerationModel(_model);
     }
+
+    private Qwen2_5_VLGenerationModel Generator => new(_model) { Backend = Backend };
 
     /// <summary>The baseline's prompt: <c>&lt;|im_start|&gt;user\n&lt;|vision_start|&gt;</c> + 256 pads + … + assistant header.</summary>
     public static long[] PromptIds(int textTokens = 64)
@@ -55,7 +59,7 @@ public sealed class GenerationWorkload : IDisposable
     }
 
     /// <summary>Generates for <paramref name="batch"/> rows; returns the result (timings inside).</summary>
-    public GenerationResult Run(int batch, int newTokens = NewTokens, bool sample = true)
+    public GenerationResult Run(int batch, int newTokens = NewTokens, bool sample = true, Action<GeneratedToken>? onToken = null)
     {
         using var scope = NewDisposeScope();
         var prompts = Enumerable.Range(0, batch).Select(_ =>
@@ -66,7 +70,7 @@ public sealed class GenerationWorkload : IDisposable
             MaxNewTokens = newTokens, DoSample = sample, Temperature = 1.0, TopP = 0.99, Seed = 1,
             StopTokenIds = [], PadTokenId = 0,
         };
-        var result = SequenceGenerator.Generate(_generator, inputs, options);
+        var result = SequenceGenerator.Generate(Generator, inputs, options, onToken);
         if (Device.type == DeviceType.CUDA) cuda.synchronize();
         return result;
     }

@@ -20,17 +20,19 @@ public static class GpuGenerate
         var device = cuda.is_available() ? CUDA : CPU;
         using var workload = new GenerationWorkload(shape, device, device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32);
         var results = new Dictionary<string, object>();
+        Console.WriteLine($"decode backend: {workload.Backend}; CUDA graphs available: {CudaGraphs.Available} ({CudaGraphs.UnavailableReason ?? $"libfiner1_cuda built for torch {CudaGraphs.CompiledTorchVersion}"})");
         Console.WriteLine($"FineR1 generate, Qwen2.5-VL-{shape} shape, {(device.type == DeviceType.CUDA ? "bf16" : "float32")}, {device}, prompt {GenerationWorkload.PromptIds().Length} tokens + 1 image, {GenerationWorkload.NewTokens} new tokens");
         foreach (var b in batches)
         {
+            CudaGraphs.ResetPeakMemoryStats();
             var (seconds, tps, result) = workload.Measure(b);
-            long peak = 0; // TorchSharp 0.107 exposes no CUDA allocator statistics; nvidia-smi reports memory instead
+            long peak = CudaGraphs.MemoryStats()?.PeakAllocatedBytes ?? 0;   // 0 without the native library
             results[$"generate_B{b}"] = new
             {
                 seconds, new_tokens_per_s = tps, prefill_s = result.PrefillTime.TotalSeconds,
                 decode_s = result.DecodeTime.TotalSeconds, decode_tokens_per_s_per_row = result.DecodeTokensPerSecond, peak_bytes = peak,
             };
-            Console.WriteLine($"B={b,3}: {seconds,7:F2} s  {tps,9:F1} new tokens/s  (prefill {result.PrefillTime.TotalSeconds:F3} s, decode {result.DecodeTokensPerSecond:F1} steps/s, peak {peak / 1e9:F1} GB)");
+            Console.WriteLine($"B={b,3}: {seconds,7:F2} s  {tps,9:F1} new tokens/s  (prefill {result.PrefillTime.TotalSeconds:F3} s, decode {result.DecodeTokensPerSecond:F1} steps/s, peak allocated {peak / 1e9:F1} GB)");
         }
         if (output is not null) File.WriteAllText(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
     }

@@ -17,6 +17,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "gpu-generate") { GpuGenerate.Run(args[1..]); return; }
         if (args.Length > 0 && args[0] == "tapo-learning") { TapoLearning.Run(args[1..]); return; }
         if (args.Length > 0 && args[0] == "tapo-learning-plot") { TapoLearningPlot.Run(args[1..]); return; }
+        if (args.Length > 0 && args[0] == "gpu-probe") { GpuProbe.Run(args[1..]); return; }
         // Each benchmark class names its job ([InProcessJob] or [HeavyJob], see Jobs.cs), both in-process.
         var config = DefaultConfig.Instance.WithOptions(ConfigOptions.DisableOptimizationsValidator);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);

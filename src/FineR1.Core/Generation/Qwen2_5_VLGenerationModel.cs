@@ -1,5 +1,8 @@
+using FineR1.Core.Configuration;
 using FineR1.Core.Modeling;
 using FineR1.Core.Modeling.Vision;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +12,9 @@ namespace FineR1.Core.Generation;
 /// <see cref="IGenerationModel"/> over <see cref="Qwen2_5_VLForConditionalGeneration"/>: M-RoPE positions and
 /// <c>rope_deltas</c> from the left-padded prompt (HF <c>get_rope_index</c>, once per batch), a <see cref="KvCache"/>
 /// allocated once for prompt + new tokens, images through the vision tower in prefill only, and every forward under
-/// <c>no_grad</c> with logits for the last position only.
+/// <c>no_grad</c> with logits for the last position only. Decode steps run on the backend chosen by
+/// <see cref="Backend"/> (see docs/decode-path.md): by default the static decode step, replayed as one CUDA graph per
+/// batch bucket where the native CUDA library is available.
 /// </summary>
 /// <example>
 /// <code>
@@ -48,6 +53,23 @@ public sealed class Qwen2_5_VLGenerationModel : IGenerationModel
     /// <inheritdoc />
     public Device Device { get; }
 
+    /// <summary>How decode steps run (default <see cref="DecodeBackend.Auto"/>; see <see cref="DecodeBackend"/>).</summary>
+    public DecodeBackend Backend { get; init; } = DecodeBackend.Auto;
+
+    /// <summary>Receives one message when <see cref="DecodeBackend.Auto"/> cannot use CUDA graphs on a CUDA device.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>
+    /// Frees what the static decode path keeps per model between calls — the fused projection weights, the idle batch
+    /// buckets (KV caches, step buffers) and their CUDA graphs — e.g. before a memory-hungry training phase. The next
+    /// generation allocates them again. Returns false when the model had none.
+    /// </summary>
+    public static bool ReleaseDecodeState(Qwen2_5_VLForConditionalGeneration model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return DecodeEngine.Release(model);
+    }
+
     /// <summary>dtype of the weights (and of the KV cache).</summary>
     public ScalarType DType { get; }
 
@@ -61,9 +83,43 @@ public sealed class Qwen2_5_VLGenerationModel : IGenerationModel
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxNewTokens);
         if (inputs.PixelValues is not null && _encodeImages is null)
             throw new ArgumentException("the prompts carry images but this generation model was built without a vision tower.", nameof(inputs));
-        return new Session(this, inputs, maxNewTokens);
+        var backend = DecodeBackends.Resolve(Backend, Device, Logger);
+        if (backend == DecodeBackend.Reference) return new Session(this, inputs, maxNewTokens);
+        return new StaticDecodeSession(_model, _encodeImages, DType, Device, inputs, maxNewTokens, backend == DecodeBackend.CudaGraph, Logger);
     }
 
+    /// <summary>M-RoPE positions <c>[3, B, T]</c> and decode offsets <c>[B, 1]</c> of the prompts, on
+    /// <paramref name="device"/>, outside any dispose scope. Host-side, once per batch: the mask decides the positions of
+    /// left-padded rows.</summary>
+    internal static (Tensor Positions, Tensor RopeDeltas) PromptPositions(Qwen2_5_VLConfig config, GenerationInputs inputs, Device device)
+    {
+        using var scope = NewDisposeScope();
+        using var idsCpu = inputs.InputIds.cpu();
+        using var maskCpu = inputs.AttentionMask.to(ScalarType.Int64, CPU);
+        using var gridCpu = inputs.ImageGridThw?.to(ScalarType.Int64, CPU);
+        var (positions, deltas) = RopeIndex.GetRopeIndex(config, idsCpu, gridCpu, maskCpu);
+        return (positions.to(device).DetachFromDisposeScope(), deltas.to(device).DetachFromDisposeScope());
+    }
+
+    /// <summary>The prompt forward (images through the vision tower) that fills <paramref name="cache"/> from slot 0;
+    /// returns the last position's logits <c>[B, vocab]</c> in the caller's dispose scope.</summary>
+    internal static Tensor RunPrefill(Qwen2_5_VLForConditionalGeneration model, Func<Tensor, Tensor, Tensor>? encodeImages,
+        ScalarType dtype, Device device, GenerationInputs inputs, Tensor positions, Tensor promptMask, KvCache cache)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        Tensor? imageEmbeds = null, grid = null;
+        if (inputs.PixelValues is not null)
+        {
+            grid = inputs.ImageGridThw!.to(device);
+            imageEmbeds = encodeImages!(inputs.PixelValues.to(dtype, device), grid);
+        }
+        var output = model.forward(inputIds: inputs.InputIds.to(device), positionIds: positions, attentionMask: promptMask,
+            cache: cache, imageGridThw: grid, imageEmbeds: imageEmbeds, logitsToKeep: 1);
+        return output.Logits.select(1, -1).MoveToOuterDisposeScope();                       // [B, vocab]
+    }
+
+    /// <summary>The reference decode path: the model's own forward with a growing attention mask (dynamic shapes).</summary>
     private sealed class Session : IGenerationSession
     {
         private readonly Qwen2_5_VLGenerationModel _owner;
@@ -82,13 +138,7 @@ public sealed class Qwen2_5_VLGenerationModel : IGenerationModel
             var device = owner.Device;
             int rows = inputs.BatchSize, length = inputs.PromptLength;
             using var scope = NewDisposeScope();
-            // Host-side, once per batch: the mask decides the positions of left-padded rows.
-            using var idsCpu = inputs.InputIds.cpu();
-            using var maskCpu = inputs.AttentionMask.to(ScalarType.Int64, CPU);
-            using var gridCpu = inputs.ImageGridThw?.to(ScalarType.Int64, CPU);
-            var (positions, deltas) = RopeIndex.GetRopeIndex(config, idsCpu, gridCpu, maskCpu);
-            _positions = positions.to(device).DetachFromDisposeScope();
-            _ropeDeltas = deltas.to(device).DetachFromDisposeScope();
+            (_positions, _ropeDeltas) = PromptPositions(config, inputs, device);
             _mask = ones(rows, length + maxNewTokens, ScalarType.Int64, device).DetachFromDisposeScope();
             _mask.narrow(1, 0, length).copy_(inputs.AttentionMask);
             _cache = KvCache.Create(config.Text, rows, length + maxNewTokens, owner.DType, device);
@@ -98,20 +148,8 @@ public sealed class Qwen2_5_VLGenerationModel : IGenerationModel
         {
             if (_prefilled) throw new InvalidOperationException("Prefill runs once per session.");
             _prefilled = true;
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            var model = _owner._model;
-            var device = _owner.Device;
-            Tensor? imageEmbeds = null, grid = null;
-            if (_inputs.PixelValues is not null)
-            {
-                grid = _inputs.ImageGridThw!.to(device);
-                imageEmbeds = _owner._encodeImages!(_inputs.PixelValues.to(_owner.DType, device), grid);
-            }
-            var output = model.forward(inputIds: _inputs.InputIds.to(device), positionIds: _positions,
-                attentionMask: _mask.narrow(1, 0, _inputs.PromptLength), cache: _cache, imageGridThw: grid,
-                imageEmbeds: imageEmbeds, logitsToKeep: 1);
-            return output.Logits.select(1, -1).MoveToOuterDisposeScope();                   // [B, vocab]
+            using var promptMask = _mask.narrow(1, 0, _inputs.PromptLength);
+            return RunPrefill(_owner._model, _owner._encodeImages, _owner.DType, _owner.Device, _inputs, _positions, promptMask, _cache);
         }
 
         public Tensor Step(Tensor tokens)

@@ -105,6 +105,13 @@ public sealed class KvCache : IDisposable
     /// <summary>Cached values of <paramref name="layer"/>: a view <c>[B, kv_heads, Length, head_dim]</c>.</summary>
     public Tensor Values(int layer) => _values[layer].narrow(2, 0, Length);
 
+    /// <summary>The whole key buffer of <paramref name="layer"/>, <c>[B, kv_heads, max_length, head_dim]</c> (the cache's
+    /// own tensor, not a copy: do not dispose it). The static decode step writes into it at a device-side position.</summary>
+    internal Tensor KeyBuffer(int layer) => _keys[layer];
+
+    /// <summary>The whole value buffer of <paramref name="layer"/> (see <see cref="KeyBuffer"/>).</summary>
+    internal Tensor ValueBuffer(int layer) => _values[layer];
+
     /// <summary>Frees the preallocated tensors.</summary>
     public void Dispose()
     {

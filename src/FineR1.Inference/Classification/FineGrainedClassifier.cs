@@ -192,16 +192,48 @@ public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrained
 
     private VisionPrompt BuildPrompt(ImageInput image, string text)
     {
-        try { return _bundle.Prompts.Build(image, text, Options.SystemPrompt); }
+        VisionPrompt prompt;
+        try { prompt = _bundle.Prompts.Build(image, text, Options.SystemPrompt); }
         catch (ImageProcessingException e) { throw new ClassificationRequestException($"cannot read the image: {e.Message}", image.Name, e); }
+        var problem = LengthProblem(prompt.Prompt.TokenIds.Count, Options.MaxNewTokens, _bundle.Config.Text.MaxPositionEmbeddings);
+        if (problem is null) return prompt;
+        prompt.Dispose();
+        throw new ClassificationRequestException(problem, image.Name);
     }
 
-    private string PromptText(ClassificationRequest r)
+    /// <summary>
+    /// The prompt plus the new tokens must fit the model's positions: the generation cache is allocated for that length
+    /// up front, so a huge question or candidate list would otherwise be a huge allocation.
+    /// </summary>
+    private static string? LengthProblem(int promptTokens, int maxNewTokens, int maxPositions) =>
+        (long)promptTokens + maxNewTokens <= maxPositions ? null
+        : $"the prompt is {promptTokens:N0} tokens; with MaxNewTokens {maxNewTokens:N0} it exceeds the model's max_position_embeddings {maxPositions:N0} (shorten the question or the candidates).";
+
+    private string PromptText(ClassificationRequest r) => PromptText(r, Options);
+
+    private static string PromptText(ClassificationRequest r, ClassifierOptions options)
     {
-        var question = r.Question ?? Options.DefaultQuestion;
+        var question = r.Question ?? options.DefaultQuestion;
         return r.Candidates is null
-            ? FineR1Prompts.OpenWorld(question, Options.OpenWorldTemplate)
-            : FineR1Prompts.ClosedWorld(question, r.Candidates, Options.ClosedWorldTemplate);
+            ? FineR1Prompts.OpenWorld(question, options.OpenWorldTemplate)
+            : FineR1Prompts.ClosedWorld(question, r.Candidates, options.ClosedWorldTemplate);
+    }
+
+    /// <summary>
+    /// <see cref="Validate(ClassificationRequest)"/> plus the prompt's length, before a model is loaded: the text of the
+    /// prompt (image tokens not counted) plus <see cref="ClassifierOptions.MaxNewTokens"/> must fit
+    /// <c>max_position_embeddings</c> of <paramref name="config"/>.
+    /// </summary>
+    /// <exception cref="ClassificationRequestException">The request cannot be run.</exception>
+    public static void Validate(ClassificationRequest request, ClassifierOptions options, Core.Text.Tokenization.QwenTokenizer tokenizer, Core.Configuration.Qwen2_5_VLConfig config)
+    {
+        Validate(request);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(config);
+        var tokens = tokenizer.Encode(PromptText(request, options), splitSpecialTokens: true).Length;
+        if (LengthProblem(tokens, options.MaxNewTokens, config.Text.MaxPositionEmbeddings) is { } problem)
+            throw new ClassificationRequestException(problem, request.ImagePath);
     }
 
     /// <summary>Checks a request as the classify calls do, without a model: image path given and present, candidates non-empty and distinct.</summary>

@@ -16,9 +16,11 @@ namespace FineR1.Training.Checkpointing;
 /// <param name="WeightsDType">Store floating weights in this dtype; null keeps each tensor's dtype (exact resume).</param>
 /// <param name="CopyFilesFrom">A base-model folder whose tokenizer / processor / generation files are copied in
 /// (<see cref="TrainingCheckpoints.CopiedFileNames"/>), so the checkpoint is a complete HF model folder.</param>
+/// <param name="MoveFilesIn">Files written beforehand (e.g. every data-parallel rank's optimizer shard) that are moved into
+/// the checkpoint before it is renamed into place, so they appear atomically with it.</param>
 public sealed record TrainingCheckpointContent(
     nn.Module Model, Qwen2_5_VLConfig? Config, IReadOnlyList<KeyValuePair<string, Tensor>> OptimizerState, TrainerState State,
-    ScalarType? WeightsDType = null, string? CopyFilesFrom = null);
+    ScalarType? WeightsDType = null, string? CopyFilesFrom = null, IReadOnlyList<string>? MoveFilesIn = null);
 
 /// <summary>
 /// Training checkpoints under an output folder: <c>checkpoint-{step}/</c> with the model in HF layout
@@ -76,6 +78,8 @@ public static partial class TrainingCheckpoints
                     var from = Path.Combine(source, name);
                     if (File.Exists(from)) File.Copy(from, Path.Combine(temporary, name));
                 }
+            foreach (var file in content.MoveFilesIn ?? [])
+                File.Move(file, Path.Combine(temporary, Path.GetFileName(file)));
             WriteDurably(Path.Combine(temporary, StateFileName), content.State.ToJson());
             ReplaceFolder(temporary, final);
         }

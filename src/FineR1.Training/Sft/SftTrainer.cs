@@ -6,6 +6,7 @@ using FineR1.Core.Modeling.Lora;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Training.Checkpointing;
 using FineR1.Training.Data;
+using FineR1.Training.Distributed;
 using FineR1.Training.Optimization;
 using FineR1.Training.Progress;
 using FineR1.Core.Diagnostics;
@@ -75,6 +76,16 @@ public sealed class SftTrainer
     /// masked from attention and loss, so the value only has to be a valid id.</summary>
     public int PadTokenId { get; init; }
 
+    /// <summary>
+    /// Data-parallel training (null: one process). With a synchronizer over W ranks a step takes
+    /// <c>MicroBatchSize × GradientAccumulationSteps × W</c> examples, cut into micro-batches as one process would and dealt
+    /// round-robin to the ranks (<see cref="DataParallelSharding.MicroBatchesOfRank"/>); each rank's loss is normalised over the
+    /// whole global step (its supervised tokens or its micro-batches, per <see cref="SftOptions.LossNormalization"/>), the synchronizer sums the gradients between backward and clipping, and every
+    /// rank steps its replica of the optimizer. The step equals the single-process step with
+    /// <c>GradientAccumulationSteps × W</c>. Rank 0 writes checkpoints and metrics; all ranks resume from them.
+    /// </summary>
+    public IGradientSynchronizer? GradientSynchronizer { get; init; }
+
     /// <summary>The image processor (SFT pixel limits when <see cref="SftOptions.PreScaleImages"/> is off).</summary>
     public Qwen2VLImageProcessor ImageProcessor => _processor;
 
@@ -143,9 +154,11 @@ public sealed class SftTrainer
         using var optimizer = TrainingOptimizer.Create(trainable,
             new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon, ExcludeNormsAndBiasesFromDecay: true),
             o.OptimizerStates);
-        int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps);
+        var comm = GradientSynchronizer?.Communicator;
+        int rank = comm?.Rank ?? 0, world = comm?.WorldSize ?? 1;
+        int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps * world);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
-        int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps;
+        int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps * world;
 
         var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };
         var c = o.Checkpointing;
@@ -156,8 +169,10 @@ public sealed class SftTrainer
             _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "SFT resumed from {Folder} at step {Step}.", resumedFrom, state.GlobalStep);
         }
         else torch.manual_seed(o.Seed);
+        if (comm is not null)   // replicas start identical, frozen parts included (DDP broadcasts the whole model too)
+            DataParallelSharding.BroadcastParameters(comm, _model.UniqueParameters().Select(p => p.Parameter).ToList());
 
-        var metricsPath = c.OutputDir is null || string.IsNullOrEmpty(c.MetricsFileName) ? null : Path.Combine(c.OutputDir, c.MetricsFileName);
+        var metricsPath = c.OutputDir is null || string.IsNullOrEmpty(c.MetricsFileName) || rank != 0 ? null : Path.Combine(c.OutputDir, c.MetricsFileName);
         if (metricsPath is not null) MetricsJsonlWriter.TruncateAfterStep(metricsPath, state.GlobalStep);
         using var metrics = metricsPath is null ? null : new MetricsJsonlWriter(metricsPath);
 
@@ -173,7 +188,7 @@ public sealed class SftTrainer
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                if (c.OutputDir is not null && c.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer);
+                if (c.OutputDir is not null && c.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer, comm);
                 _logger.LogInformation("SFT cancelled after step {Step}.", state.GlobalStep);
                 return new SftRunResult(state.GlobalStep, totalSteps, false, resumedFrom, lastCheckpoint, taken);
             }
@@ -187,17 +202,25 @@ public sealed class SftTrainer
 
             double loss = 0;
             long tokens = 0;
-            var micros = stepExamples.Chunk(o.MicroBatchSize).ToList();
-            foreach (var micro in micros)
+            // Per-micro-batch normalisation divides by the micro-batches of the whole (global) step, so that the
+            // gradients summed over ranks equal the single-process step's.
+            int microBatchesInStep = (stepExamples.Count + o.MicroBatchSize - 1) / o.MicroBatchSize;
+            foreach (var micro in DataParallelSharding.MicroBatchesOfRank(stepExamples, o.MicroBatchSize, rank, world))
             {
                 using var scope = NewDisposeScope();
                 using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId, PreScaling);
                 var microLoss = o.LossNormalization == SftLossNormalization.PerOptimizerStep
                     ? Forward(batch, device, supervised)                    // Σ token CE / step's supervised tokens
-                    : Forward(batch, device, null) / micros.Count;          // micro-batch mean CE / micro-batches in the step
+                    : Forward(batch, device, null) / microBatchesInStep;          // micro-batch mean CE / micro-batches in the step
                 microLoss.backward();
                 loss += microLoss.detach().cpu().to_type(ScalarType.Float64).item<double>();
                 tokens += batch.Tokens;
+            }
+            if (GradientSynchronizer is { } sync)
+            {
+                sync.Synchronize(optimizer.Parameters);
+                var totals = sync.Communicator.AllReduceScalars([loss, tokens]);
+                (loss, tokens) = (totals[0], (long)totals[1]);
             }
             OptimizerStepResult result;
             using (NewDisposeScope()) // reading Parameter.grad creates tensor handles; free them every step
@@ -214,7 +237,7 @@ public sealed class SftTrainer
             state.LogHistory.Add(History(report));
             if (c.OutputDir is not null && (last || (c.SaveEverySteps > 0 && state.GlobalStep % c.SaveEverySteps == 0)))
             {
-                lastCheckpoint = Save(state, optimizer);
+                lastCheckpoint = Save(state, optimizer, comm);
                 savedAt = state.GlobalStep;
                 report = report with { Checkpoint = lastCheckpoint };
             }
@@ -252,6 +275,19 @@ public sealed class SftTrainer
     {
         ["step"] = p.Step, ["epoch"] = p.Epoch, ["loss"] = p.Loss, ["learning_rate"] = p.LearningRate, ["grad_norm"] = p.GradNorm,
     };
+
+    /// <summary>Writes a checkpoint (data-parallel: rank 0 writes, the others wait for it; the optimizer is replicated).</summary>
+    private string Save(TrainerState state, TrainingOptimizer optimizer, ICommunicator? comm)
+    {
+        if (comm is not null && comm.Rank != 0)
+        {
+            comm.Barrier();
+            return Path.Combine(Options.Checkpointing.OutputDir!, TrainingCheckpoints.FolderPrefix + state.GlobalStep.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        var folder = Save(state, optimizer);
+        comm?.Barrier();
+        return folder;
+    }
 
     private string Save(TrainerState state, TrainingOptimizer optimizer)
     {

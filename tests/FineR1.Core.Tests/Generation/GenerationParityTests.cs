@@ -4,6 +4,7 @@ using FineR1.Core.Configuration;
 using FineR1.Core.Generation;
 using FineR1.Core.Modeling;
 using FineR1.Core.Modeling.Vision;
+using FineR1.Core.Tests.Modeling.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -74,19 +75,21 @@ public class GenerationParityTests
         using var loaded = LoadModel(folder, config);
         var model = loaded.Model;
         using var tensors = SafetensorsFile.Open(Path.Combine(folder, "expected.safetensors"));
-        // Row 0 holds the vision block of the named image (its index in expected.json's images).
-        string imageName = root.GetProperty("image_for_row0").GetString()!;
-        int imageIndex = int.Parse(imageName["image".Length..]);
-        using var pixels = tensors.Read($"{imageName}_pixel_values");
-        var batch = prompts.Select((p, row) => row == 0 && p.Contains(config.VisionStartTokenId)
-            ? new GenerationPrompt(p, [new PromptImage(pixels, Grid(expectedJson.RootElement.GetProperty("images")[imageIndex]))])
-            : new GenerationPrompt(p)).ToList();
-
+        // Each row holds its own images (several, one or none; see ParityFixture.ImagesOfRow).
+        var images = new List<Tensor>();
+        var batch = prompts.Select((p, row) => new GenerationPrompt(p,
+            [.. ParityFixture.ImagesOfRow(config, expectedJson.RootElement, root, p, row).Select(i =>
+            {
+                var pixels = tensors.Read($"image{i}_pixel_values");
+                images.Add(pixels);
+                return new PromptImage(pixels, Grid(expectedJson.RootElement.GetProperty("images")[i]));
+            })])).ToList();
         using var inputs = GenerationInputs.LeftPad(batch, pad);
         var result = SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(model, loaded.Visual), inputs,
             Options(folder, expected[0].Length) with { PadTokenId = pad });
         for (int row = 0; row < expected.Length; row++)
             Assert.Equal(expected[row], result.Sequences[row].TokenIds);
+        foreach (var pixels in images) pixels.Dispose();
     }
 
     [Theory, MemberData(nameof(FixtureFolders))]
@@ -140,6 +143,8 @@ public class GenerationParityTests
         using var inputs = GenerationInputs.LeftPad([new GenerationPrompt([10, 11, 12]), new GenerationPrompt([40])], padTokenId: 0);
         var options = new GenerationOptions { MaxNewTokens = 40, DoSample = true, TopP = 0.9, Seed = 3, StopTokenIds = [], PadTokenId = 0 };
         var live = new Dictionary<int, long>();
+        // A first call allocates the decode engine's buffers for this batch bucket, which later calls reuse: count after it.
+        SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(loaded.Model, loaded.Visual), inputs, options with { MaxNewTokens = 2 });
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(loaded.Model, loaded.Visual), inputs, options,
             t => { if (t.Row == 0) live[t.Step] = DisposeScopeManager.Statistics.ThreadTotalLiveCount; });
@@ -162,7 +167,7 @@ public class GenerationParityTests
     }
 
     /// <summary>Keeps a CPU copy of every logits tensor the loop receives.</summary>
-    private sealed class RecordingModel(IGenerationModel inner) : IGenerationModel
+    internal sealed class RecordingModel(IGenerationModel inner) : IGenerationModel
     {
         public List<Tensor> Logits { get; } = [];
         public Device Device => inner.Device;
@@ -183,7 +188,7 @@ public class GenerationParityTests
         }
     }
 
-    private static long[] Grid(JsonElement image) => [.. image.GetProperty("grid_thw").EnumerateArray().Select(e => e.GetInt64())];
+    internal static long[] Grid(JsonElement image) => [.. image.GetProperty("grid_thw").EnumerateArray().Select(e => e.GetInt64())];
 
     /// <summary>Greedy with the stop ids of the fixture's generation_config (HF generate used them too).</summary>
     private static GenerationOptions Options(string folder, int maxNewTokens)

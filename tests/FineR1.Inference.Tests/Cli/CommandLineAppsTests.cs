@@ -87,6 +87,7 @@ public sealed class CommandLineAppsTests(TinyModelFolder model) : IClassFixture<
         BadInput(Start("FineR1.Classify", model.Path, "/no/such.png"), "/no/such.png", "not found");
         BadInput(Start("FineR1.Classify", model.Path, TinyQwen.TokenizerFile), "not a decodable image");
         BadInput(Start("FineR1.Classify", model.Path, TinyQwen.Image0, "--closed", "a,a"), "listed twice");
+        BadInput(Start("FineR1.Classify", model.Path, TinyQwen.Image0, "--max-new-tokens", "1000000"), "max_position_embeddings");
 
         using var dir = new TempDir();
         var huge = model.CopyWithConfig(dir, c => c["text_config"]!["num_hidden_layers"] = 1_000_000);

@@ -26,6 +26,9 @@ public sealed class Qwen2_5_VLRotaryEmbedding : nn.Module<Tensor, Tensor, (Tenso
         register_buffer(nameof(inv_freq), inv_freq, persistent: false);
     }
 
+    /// <summary>The inverse frequencies <c>[head_dim / 2]</c> (float32), for the static decode step.</summary>
+    internal Tensor InvFreq => inv_freq;
+
     /// <summary>
     /// cos and sin of the rotary angles, each <c>[3, B, T, head_dim]</c> in the dtype of <paramref name="x"/>.
     /// </summary>

@@ -21,17 +21,30 @@ namespace FineR1.Core.Text.Tokenization;
 /// </remarks>
 internal sealed class ByteLevelBpe
 {
-    private readonly int[] _byteIds = new int[256];
+    private readonly int[] _byteIds;
     private readonly Dictionary<long, (int Rank, int NewId)> _merges;
 
-    /// <summary>Builds from the vocabulary and the merges ("a b", in rank order) of a byte-level BPE tokenizer.json.</summary>
-    public ByteLevelBpe(IReadOnlyDictionary<string, int> vocabulary, IReadOnlyList<string> merges)
+    /// <summary>
+    /// Builds from the vocabulary and the merges ("a b", in rank order) of a byte-level BPE tokenizer.json; null when the
+    /// vocabulary lacks one of the 256 byte tokens (real byte-level files have all; for others the library's merge,
+    /// which handles unknown bytes its own way, stays in use).
+    /// </summary>
+    public static ByteLevelBpe? TryCreate(IReadOnlyDictionary<string, int> vocabulary, IReadOnlyList<string> merges)
     {
+        var byteIds = new int[256];
         for (var c = 0; c < ByteLevelAlphabet.CharToByte.Length; c++)
         {
             var b = ByteLevelAlphabet.CharToByte[c];
-            if (b >= 0) _byteIds[b] = vocabulary.TryGetValue(((char)c).ToString(), out var id) ? id : -1;
+            if (b < 0) continue;
+            if (!vocabulary.TryGetValue(((char)c).ToString(), out var id)) return null;
+            byteIds[b] = id;
         }
+        return new ByteLevelBpe(byteIds, vocabulary, merges);
+    }
+
+    private ByteLevelBpe(int[] byteIds, IReadOnlyDictionary<string, int> vocabulary, IReadOnlyList<string> merges)
+    {
+        _byteIds = byteIds;
         _merges = new Dictionary<long, (int, int)>(merges.Count, MixedPairHash.Instance);
         for (var rank = 0; rank < merges.Count; rank++)
         {
@@ -62,16 +75,13 @@ internal sealed class ByteLevelBpe
     }
 
     /// <summary>Appends the ids of one pre-token (already NFC-normalized; any length) to <paramref name="ids"/>.</summary>
-    /// <exception cref="InvalidOperationException">A byte has no single-byte token in the vocabulary.</exception>
     public void Encode(ReadOnlySpan<char> preToken, List<int> ids)
     {
         var bytes = Encoding.UTF8.GetBytes(preToken.ToArray());
         var symbols = new Symbol[bytes.Length];
         for (var i = 0; i < bytes.Length; i++)
         {
-            var id = _byteIds[bytes[i]];
-            if (id < 0) throw new InvalidOperationException($"the vocabulary has no token for byte 0x{bytes[i]:X2}.");
-            symbols[i] = new Symbol { Id = id, Prev = i - 1, Next = i + 1 < bytes.Length ? i + 1 : -1 };
+            symbols[i] = new Symbol { Id = _byteIds[bytes[i]], Prev = i - 1, Next = i + 1 < bytes.Length ? i + 1 : -1 };
         }
 
         // Min-heap on (rank, position), packed in one long: the lowest rank merges first, the leftmost among equal

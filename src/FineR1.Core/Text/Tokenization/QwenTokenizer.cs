@@ -23,7 +23,7 @@ public sealed class QwenTokenizer
 {
     private readonly BpeTokenizer _bpe;
     private readonly Lazy<BpeTokenizer> _inner;
-    private readonly ByteLevelBpe _longPreTokens;
+    private readonly ByteLevelBpe? _longPreTokens;            // null for a vocabulary without all 256 byte tokens
     private readonly AddedTokenMatcher _addedMatcher;
     private readonly Dictionary<string, AddedToken> _addedByContent;
     private readonly Dictionary<int, AddedToken> _addedById;
@@ -77,7 +77,7 @@ public sealed class QwenTokenizer
             Normalizer = NfcNormalizer.Instance,
             PreTokenizer = new Qwen2PreTokenizer(specialTokens.Keys),
         }));
-        _longPreTokens = new ByteLevelBpe(_vocabulary, json.Merges);
+        _longPreTokens = ByteLevelBpe.TryCreate(_vocabulary, json.Merges);
     }
 
     /// <summary>
@@ -340,7 +340,7 @@ public sealed class QwenTokenizer
         var runStart = 0;
         foreach (var (offset, length) in preTokens)
         {
-            if (length <= LongPreTokenChars) continue;
+            if (length <= LongPreTokenChars || _longPreTokens is null) continue;
             if (offset > runStart) EncodeShortPreTokens(normalized.AsSpan(runStart, offset - runStart), ids);
             _longPreTokens.Encode(normalized.AsSpan(offset, length), ids);
             runStart = offset + length;

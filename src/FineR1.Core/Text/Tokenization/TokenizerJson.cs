@@ -58,14 +58,10 @@ internal sealed record TokenizerJson(
         foreach (var entry in vocab.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0 || id >= MaxId)
-                throw new TokenizerFormatException($"model.vocab[\"{entry.Name}\"] is not an integer id in [0, {MaxId})", source);
+                throw new TokenizerFormatException($"model.vocab[\"{entry.Name}\"] is not a non-negative integer id below {MaxId}", source);
             result[entry.Name] = id;
         }
         if (result.Count == 0) throw new TokenizerFormatException("model.vocab is empty", source);
-        // Byte-level BPE starts every word from single-byte tokens: all 256 must be there.
-        for (var c = 0; c < ByteLevelAlphabet.CharToByte.Length; c++)
-            if (ByteLevelAlphabet.CharToByte[c] >= 0 && !result.ContainsKey(((char)c).ToString()))
-                throw new TokenizerFormatException($"model.vocab lacks the byte token \"{(char)c}\" (byte 0x{ByteLevelAlphabet.CharToByte[c]:X2}); byte-level BPE needs all 256", source);
         if (result.Values.Distinct().Count() != result.Count)
             throw new TokenizerFormatException("model.vocab gives one id to two tokens", source);
         return result;

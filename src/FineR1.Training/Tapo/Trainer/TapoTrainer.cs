@@ -6,6 +6,7 @@ using FineR1.Core.Modeling;
 using FineR1.Core.Modeling.Common;
 using FineR1.Core.Text.Rewards;
 using FineR1.Training.Checkpointing;
+using FineR1.Training.Distributed;
 using FineR1.Training.Optimization;
 using FineR1.Training.Progress;
 using FineR1.Training.Tapo.Data;
@@ -67,6 +68,10 @@ public sealed class TapoTrainer : IDisposable
     private readonly TrainingOptimizer _optimizer;
     private int _schedulerStep;
     private int _promptCounter;
+    // Data parallelism (null: one process). _group is the synchronizer's communicator, or a group of one.
+    private readonly IGradientSynchronizer? _sync;
+    private readonly ICommunicator _group;
+    private bool _replicasAligned;
 
     /// <summary>Creates the trainer; <paramref name="model"/> must be on its training device with weights loaded.</summary>
     /// <param name="model">The policy (trained in place).</param>
@@ -75,13 +80,20 @@ public sealed class TapoTrainer : IDisposable
     /// <param name="options">The recipe (validated with <see cref="TapoOptionsValidator"/>).</param>
     /// <param name="reward">Reward (default <see cref="FineR1ClassificationReward"/>).</param>
     /// <param name="maxRowsPerGeneration">Rows per generation call (0 = all rows of a draw).</param>
+    /// <param name="gradientSynchronizer">Data-parallel training over the synchronizer's ranks (null: one process). Every
+    /// rank draws the same prompts and generates, scores and filters the groups of its block of them
+    /// (<see cref="DataParallelSharding.BlockOfRank"/>; a group never spans ranks, so advantages are local); dynamic
+    /// sampling's stopping rule and cut are global (<see cref="DistributedDynamicBatch{TRow}"/>); each mini-batch's loss
+    /// is the token mean over all its rows on all ranks (<see cref="DataParallelSharding.TokenMeanShare"/>) and the
+    /// gradients are summed between backward and clipping. Rank 0 writes checkpoints and metrics.</param>
     /// <param name="logger">Receives the start, each step, checkpoints and resumption (<see cref="FineR1LogEvents"/>).</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
-    /// <exception cref="ArgumentException">Fewer samples than one draw.</exception>
+    /// <exception cref="ArgumentException">Fewer samples than one draw; data-parallel options that cannot be honoured.</exception>
     /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="CheckpointingOptions.OutputDir"/>
     /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
-        TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, ILogger? logger = null)
+        TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, IGradientSynchronizer? gradientSynchronizer = null,
+        ILogger? logger = null)
     {
         _logger = logger ?? NullLogger.Instance;
         _model = model ?? throw new ArgumentNullException(nameof(model));
@@ -89,6 +101,12 @@ public sealed class TapoTrainer : IDisposable
         _samples = samples ?? throw new ArgumentNullException(nameof(samples));
         Options = options ?? throw new ArgumentNullException(nameof(options));
         TrainingOptionsValidation.ThrowIfInvalid(new TapoOptionsValidator(), options);
+        _sync = gradientSynchronizer;
+        _group = gradientSynchronizer?.Communicator ?? new ThreadedProcessGroup(1, TimeSpan.FromMinutes(1)).Communicator(0);
+        if (_sync is not null && options.Algorithm.LossAggregation != LossAggregation.Token)
+            throw new ArgumentException("data-parallel TAPO supports LossAggregation.Token only (the token mean spans ranks).", nameof(options));
+        if (options.Rollout.PromptsPerDraw < _group.WorldSize)
+            throw new ArgumentException($"PromptsPerDraw ({options.Rollout.PromptsPerDraw}) must be at least the world size ({_group.WorldSize}).", nameof(options));
         Reward = reward ?? new FineR1ClassificationReward();
         _engine = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
@@ -114,7 +132,7 @@ public sealed class TapoTrainer : IDisposable
                 ResumedFrom = latest;
                 _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "TAPO resumed from {Folder} at step {Step}.", latest, StepCount);
             }
-            if (!string.IsNullOrEmpty(c.MetricsFileName))
+            if (!string.IsNullOrEmpty(c.MetricsFileName) && _group.Rank == 0)
             {
                 var path = Path.Combine(output, c.MetricsFileName);
                 MetricsJsonlWriter.TruncateAfterStep(path, StepCount);   // drop steps the checkpoint does not contain
@@ -197,8 +215,13 @@ public sealed class TapoTrainer : IDisposable
         var prompts = new List<PreparedTapoPrompt>();
         try
         {
+            if (_sync is not null && !_replicasAligned)   // replicas start identical (DDP broadcasts the whole model too)
+            {
+                DataParallelSharding.BroadcastParameters(_group, _model.UniqueParameters().Select(p => p.Parameter).ToList());
+                _replicasAligned = true;
+            }
             var clock = Stopwatch.StartNew();
-            var (batch, draws, generated, groupsGenerated, groupsKept, generatedAccuracy, generatedReward) = CollectBatch(prompts, cancellationToken);
+            var (batch, globalIndex, globalRows, draws, generated, groupsGenerated, groupsKept, generatedAccuracy, generatedReward) = CollectBatch(prompts, cancellationToken);
             var rolloutSeconds = clock.Elapsed.TotalSeconds;
 
             using var scope = NewDisposeScope();
@@ -209,10 +232,14 @@ public sealed class TapoTrainer : IDisposable
             Tensor? refLogProbs;
             using (no_grad())
             {
+                if (batch.Count == 0) (oldLogProbs, augLogProbs, refLogProbs) = (zeros(0, 0), zeros(0, 0), null);   // a rank whose groups were all cut
+                else
+                {
                 oldLogProbs = NoGradLogProbs(_model, batch, responseIds, responseMask, r => r.Row.LogProbImage);
                 augLogProbs = NoGradLogProbs(_model, batch, responseIds, responseMask, r => r.Row.AugLogProbImage);
                 // The reference policy sees what the current policy sees (the row's log-prob image).
                 refLogProbs = _reference is null ? null : NoGradLogProbs(_reference, batch, responseIds, responseMask, r => r.Row.LogProbImage);
+                }
             }
             var logProbSeconds = clock.Elapsed.TotalSeconds;
             BatchPrepared?.Invoke(batch, oldLogProbs, augLogProbs);
@@ -222,29 +249,32 @@ public sealed class TapoTrainer : IDisposable
             var scores = tensor(batch.Select(r => (float)r.Score.Overall).ToArray(), ScalarType.Float32, device);
             var advantages = DapoAdvantage.ComputeOutcomeAdvantageFromScores(scores, maskF, batch.Select(r => r.Row.GroupId).ToArray(),
                 Options.Algorithm.AdvantageEpsilon);
-            var update = Update(batch, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, refLogProbs, advantages, cancellationToken);
+            var update = Update(batch, globalIndex, globalRows, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, refLogProbs, advantages, cancellationToken);
             var updateSeconds = clock.Elapsed.TotalSeconds;
 
             double lr = _optimizer.LearningRate;
             _optimizer.LearningRate = ScheduledLearningRate(++_schedulerStep);
             StepCount++;
-            var lengths = batch.Select(r => r.ResponseIds.Length).ToArray();
+            // Batch statistics over all ranks' rows (sums, then divided by the global row count).
+            var sums = _group.AllReduceScalars([batch.Sum(r => r.Score.Overall), batch.Sum(r => r.Score.Accuracy), batch.Sum(r => r.Score.Format),
+                batch.Sum(r => (double)r.ResponseIds.Length), batch.Count(r => r.FinishReason == FinishReason.Length)]);
+            int maxLength = (int)_group.AllGatherScalars([batch.Count == 0 ? 0 : batch.Max(r => r.ResponseIds.Length)]).Max(v => v[0]);
             var metrics = update with
             {
                 Step = StepCount,
                 LearningRate = lr,
-                Reward = batch.Average(r => r.Score.Overall),
-                Accuracy = batch.Average(r => r.Score.Accuracy),
-                FormatRate = batch.Average(r => r.Score.Format),
+                Reward = sums[0] / globalRows,
+                Accuracy = sums[1] / globalRows,
+                FormatRate = sums[2] / globalRows,
                 GeneratedAccuracy = generatedAccuracy,
                 GeneratedReward = generatedReward,
                 Draws = draws,
                 GroupsGenerated = groupsGenerated,
                 GroupsKept = groupsKept,
-                BatchRows = batch.Count,
-                ResponseLengthMean = lengths.Average(),
-                ResponseLengthMax = lengths.Max(),
-                TruncatedFraction = batch.Count(r => r.FinishReason == FinishReason.Length) / (double)batch.Count,
+                BatchRows = (int)globalRows,
+                ResponseLengthMean = sums[3] / globalRows,
+                ResponseLengthMax = maxLength,
+                TruncatedFraction = sums[4] / globalRows,
                 RolloutSeconds = rolloutSeconds,
                 LogProbSeconds = logProbSeconds,
                 UpdateSeconds = updateSeconds,
@@ -265,23 +295,28 @@ public sealed class TapoTrainer : IDisposable
         }
     }
 
-    /// <summary>The dynamic-sampling loop (docs/method.md §5.3).</summary>
-    private (IReadOnlyList<TapoRollout> Batch, int Draws, int Generated, int GroupsGenerated, int GroupsKept, double GeneratedAccuracy, double GeneratedReward)
+    /// <summary>The dynamic-sampling loop (docs/method.md §5.3); data-parallel: this rank's block of every draw, global decisions.</summary>
+    private (IReadOnlyList<TapoRollout> Batch, long[] GlobalIndex, long GlobalRows, int Draws, int Generated, int GroupsGenerated, int GroupsKept,
+        double GeneratedAccuracy, double GeneratedReward)
         CollectBatch(List<PreparedTapoPrompt> prompts, CancellationToken cancellationToken)
     {
         var a = Options.Algorithm;
-        var accumulator = new DynamicBatchAccumulator<TapoRollout>(Options.Rollout.RolloutBatchSize, a.MaxDynamicSamplingTries,
+        var accumulator = new DistributedDynamicBatch<TapoRollout>(_group, Options.Rollout.RolloutBatchSize, a.MaxDynamicSamplingTries,
             a.FilterAccuracyLow, a.FilterAccuracyHigh);
-        int draws = 0, generated = 0, groups = 0;
+        int generated = 0, groups = 0;
         double correct = 0, reward = 0;
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var draw = _loader.Next().Select(i => _encoder.Encode(_samples[i], $"p{_promptCounter++}")).ToList();
+            var indices = _loader.Next();
+            int first = _promptCounter;
+            _promptCounter += indices.Count;
+            var (start, count) = DataParallelSharding.BlockOfRank(indices.Count, _group.Rank, _group.WorldSize).GetOffsetAndLength(indices.Count);
+            var draw = Enumerable.Range(start, count).Select(k => _encoder.Encode(_samples[indices[k]], $"p{first + k}")).ToList();
             prompts.AddRange(draw);
-            ulong seed = SamplingSeed(_promptCounter);
-            var rollouts = GenerateRollouts?.Invoke(draw, seed) ?? _engine.Generate(draw, seed);
-            draws++;
+            // Rank 0 samples with the single-process seed; other ranks with distinct seeds derived from it.
+            ulong seed = unchecked(SamplingSeed(_promptCounter) + (ulong)_group.Rank * 0x9E3779B97F4A7C15UL);
+            var rollouts = draw.Count == 0 ? [] : GenerateRollouts?.Invoke(draw, seed) ?? _engine.Generate(draw, seed);
             generated += rollouts.Count;
             groups += draw.Count;
             correct += rollouts.Sum(r => r.Score.Accuracy);
@@ -289,13 +324,15 @@ public sealed class TapoTrainer : IDisposable
             accumulator.Add(rollouts, rollouts.Select(r => r.Row.GroupId).ToArray(), rollouts.Select(r => r.Score.Accuracy).ToArray());
         }
         while (!accumulator.IsComplete);
-        int kept = accumulator.GroupCount;
-        return (accumulator.TakeBatch().Select(x => x.Row).ToList(), draws, generated, groups, kept, correct / generated, reward / generated);
+        var (rows, globalRows) = accumulator.TakeBatch();
+        var totals = _group.AllReduceScalars([generated, groups, correct, reward]);
+        return (rows.Select(r => r.Row).ToList(), rows.Select(r => r.GlobalIndex).ToArray(), globalRows, accumulator.Tries,
+            (int)totals[0], (int)totals[1], accumulator.GroupCount, totals[2] / totals[0], totals[3] / totals[0]);
     }
 
     private (Tensor Ids, Tensor Mask) ResponseTensors(IReadOnlyList<TapoRollout> batch)
     {
-        int rows = batch.Count, width = batch.Max(r => r.ResponseIds.Length);
+        int rows = batch.Count, width = rows == 0 ? 0 : batch.Max(r => r.ResponseIds.Length);
         var ids = new long[rows * width];
         var mask = new long[rows * width];
         Array.Fill(ids, _engine.PadTokenId);
@@ -330,8 +367,14 @@ public sealed class TapoTrainer : IDisposable
         return used == width ? logp : nn.functional.pad(logp, [0, width - used]);
     }
 
-    private TapoStepMetrics Update(IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask, Tensor maskF, Tensor oldLogProbs,
-        Tensor augLogProbs, Tensor? refLogProbs, Tensor advantages, CancellationToken cancellationToken)
+    /// <summary>
+    /// The PPO epochs over mini-batches of <c>GlobalBatchSize·2n</c> rows of the (global) batch. One process: each
+    /// mini-batch's micro-batches back-propagate <c>loss / count</c> (the reference). Data-parallel: a rank holds the rows of
+    /// a mini-batch whose global index falls in its window, and each micro-batch's token mean is weighted by its share of
+    /// the mini-batch's tokens over all ranks, so the summed gradient is that of the token mean over the whole mini-batch.
+    /// </summary>
+    private TapoStepMetrics Update(IReadOnlyList<TapoRollout> batch, long[] globalIndex, long globalRows, Tensor ids, Tensor mask, Tensor maskF,
+        Tensor oldLogProbs, Tensor augLogProbs, Tensor? refLogProbs, Tensor advantages, CancellationToken cancellationToken)
     {
         var o = Options.Optimization;
         int rowsPerMiniBatch = o.GlobalBatchSize * 2 * Options.Rollout.N;
@@ -340,9 +383,19 @@ public sealed class TapoTrainer : IDisposable
         int micro = 0, steps = 0, skipped = 0;
         for (int epoch = 0; epoch < o.PpoEpochs; epoch++)
         {
-            for (int miniStart = 0; miniStart < batch.Count; miniStart += rowsPerMiniBatch)
+            for (long window = 0; window < globalRows; window += rowsPerMiniBatch)
             {
-                int miniRows = Math.Min(rowsPerMiniBatch, batch.Count - miniStart);
+                // Global indices increase with local order, so this rank's rows of the window are one local range.
+                int miniStart = Array.FindIndex(globalIndex, g => g >= window), miniEnd = Array.FindIndex(globalIndex, g => g >= window + rowsPerMiniBatch);
+                if (miniStart < 0) miniStart = batch.Count;
+                if (miniEnd < 0) miniEnd = batch.Count;
+                int miniRows = miniEnd - miniStart;
+                double share = 0, localTokens = 0;
+                if (_sync is not null)
+                {
+                    localTokens = miniRows == 0 ? 0 : maskF.narrow(0, miniStart, miniRows).sum().ToDouble();
+                    share = DataParallelSharding.TokenMeanShare(_group, (long)localTokens);
+                }
                 var micros = GradientAccumulation.MicroBatches(miniRows, o.MicroBatchSize);
                 foreach (var local in micros)
                 {
@@ -354,19 +407,23 @@ public sealed class TapoTrainer : IDisposable
                     var r = TapoObjective.Compute(new TapoMicroBatch(logp, oldLogProbs[range], advantages[range], maskF[range], augLogProbs[range],
                         refLogProbs?[range]),
                         Options.Algorithm);
-                    (r.Loss / micros.Count).backward();
+                    var loss = _sync is null ? r.Loss / micros.Count : r.Loss * (share * maskF[range].sum().ToDouble() / localTokens);
+                    loss.backward();
                     pg += r.PolicyLoss; kl += r.KlPrcp; ent += r.OriEntropy; augEnt += r.AugEntropy;
                     ppoKl += r.PolicyMetrics.PpoKl; clipHi += r.PolicyMetrics.ClipFractionHigher; clipLo += r.PolicyMetrics.ClipFractionLower;
                     micro++;
                 }
+                _sync?.Synchronize(_optimizer.Parameters);
                 var step = GradientClipping.ClipAndStep(_optimizer.Parameters, _optimizer.Step, o.MaxGradNorm);
                 if (step.Stepped) { steps++; norms += step.GradNorm; } else skipped++;
             }
         }
+        // Micro-batch averages over all ranks' micro-batches.
+        var m = _group.AllReduceScalars([pg, kl, ent, augEnt, ppoKl, clipHi, clipLo, micro]);
         return new TapoStepMetrics
         {
-            PolicyLoss = pg / micro, KlToNegative = kl / micro, Entropy = ent / micro, NegativeEntropy = augEnt / micro,
-            PpoKl = ppoKl / micro, ClipFractionHigher = clipHi / micro, ClipFractionLower = clipLo / micro,
+            PolicyLoss = m[0] / m[7], KlToNegative = m[1] / m[7], Entropy = m[2] / m[7], NegativeEntropy = m[3] / m[7],
+            PpoKl = m[4] / m[7], ClipFractionHigher = m[5] / m[7], ClipFractionLower = m[6] / m[7],
             GradNorm = steps == 0 ? double.NaN : norms / steps, OptimizerSteps = steps, SkippedOptimizerSteps = skipped,
         };
     }
@@ -382,6 +439,11 @@ public sealed class TapoTrainer : IDisposable
     public string SaveCheckpoint()
     {
         var output = Options.Checkpointing.OutputDir ?? throw new InvalidOperationException("TapoOptions.Checkpointing.OutputDir is not set.");
+        if (_group.Rank != 0)   // data-parallel: the replicas are identical; rank 0 writes, the others wait for it
+        {
+            _group.Barrier();
+            return LastCheckpoint = Path.Combine(output, TrainingCheckpoints.FolderPrefix + StepCount.ToString(CultureInfo.InvariantCulture));
+        }
         var state = ExpectedState();
         state.GlobalStep = StepCount;
         state.Epoch = _loader.Epoch;
@@ -399,6 +461,7 @@ public sealed class TapoTrainer : IDisposable
             new TrainingCheckpointContent(_model, _model.Config, _optimizer.ExportState(), state,
                 CopyFilesFrom: Options.Checkpointing.BaseModelFolder),
             Options.Checkpointing.KeepLast);
+        if (_sync is not null) _group.Barrier();
         _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "TAPO checkpoint written: {Folder}.", LastCheckpoint);
         return LastCheckpoint;
     }
@@ -491,5 +554,6 @@ public sealed class TapoTrainer : IDisposable
         _reference?.Dispose();
         _metrics?.Dispose();
         _optimizer.Dispose();
+        if (_sync is null) _group.Dispose();
     }
 }

@@ -42,24 +42,28 @@ public sealed class BatchedPaddingTests(ITestOutputHelper output)
         var inputIds = tensor(ids, [batch, length]);
         var attention = tensor(mask, [batch, length]);
 
-        // Image features / grids of the rows that hold an image (fixture: the first k images, prompt order).
-        var isImage = inputIds.eq(fx.Config.ImageTokenId);
-        bool hasImages = isImage.any().item<bool>();
-        var grid = hasImages ? fx.ImageGridThw() : null;
-        var embeds = hasImages ? fx.Tensor("vision_embeds") : null;
+        // Each row's own images (a row may hold several, or none), concatenated in row then prompt order as a
+        // processor returns them; features from the vision tower.
+        var rowImages = Enumerable.Range(0, batch).Select(r => ParityFixture.ImagesOfRow(fx.Config, fx.Json, json, prompts[r], r)).ToArray();
+        (Tensor? Grid, Tensor? Embeds) Features(IReadOnlyList<int> images)
+        {
+            if (images.Count == 0) return (null, null);
+            var (g, pixels) = fx.Images(images);
+            return (g, model.model.GetImageFeatures(pixels, g));
+        }
+        var (grid, embeds) = Features([.. rowImages.SelectMany(i => i)]);
 
         var (positions, deltas) = RopeIndex.GetRopeIndex(fx.Config, inputIds, grid, attention);
         using var cache = KvCache.Create(fx.Config.Text, batch, length + newTokens);
         var logits = model.forward(inputIds: inputIds, positionIds: positions, attentionMask: attention, cache: cache,
-            imageEmbeds: embeds, logitsToKeep: 1).Logits;                                     // [B, 1, V]
+            imageGridThw: grid, imageEmbeds: embeds, logitsToKeep: 1).Logits;                 // [B, 1, V]
 
         // Each row alone gives the same last-token logits.
         for (int r = 0; r < batch; r++)
         {
             var rowIds = tensor(prompts[r], [1, prompts[r].Length]);
-            bool rowHasImage = rowIds.eq(fx.Config.ImageTokenId).any().item<bool>();
-            var alone = model.forward(inputIds: rowIds, imageGridThw: rowHasImage ? grid : null,
-                imageEmbeds: rowHasImage ? embeds : null, logitsToKeep: 1).Logits;
+            var (rowGrid, rowEmbeds) = Features(rowImages[r]);
+            var alone = model.forward(inputIds: rowIds, imageGridThw: rowGrid, imageEmbeds: rowEmbeds, logitsToKeep: 1).Logits;
             double rel = ParityFixture.RelativeError(logits[r], alone[0]);
             output.WriteLine($"row {r}: padded vs alone last-token logits rel {rel:E3}");
             Assert.True(rel <= 1e-5, $"row {r}: {rel:E3}");

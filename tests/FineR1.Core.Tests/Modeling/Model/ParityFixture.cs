@@ -70,6 +70,62 @@ internal sealed class ParityFixture : IDisposable
         return (model, report.Missing.Concat(report.Tied.Keys).ToList());
     }
 
+    /// <summary>
+    /// The fixture images (indices into <c>expected.json</c>'s <c>images</c>) that a batch row's vision blocks hold, in
+    /// prompt order. Fixtures may name them per row in their batch file (<c>images_per_row</c>: a list of name lists, or
+    /// <c>image_for_row0</c>: one name for row 0); otherwise each vision block is matched, in order, with the next
+    /// fixture image whose merged token count equals the block's number of image tokens.
+    /// </summary>
+    /// <example>tiny-a: row 0 <c>[10, 11, 12, &lt;vs&gt;, 12 × &lt;img&gt;, &lt;ve&gt;, 20, 21]</c> with
+    /// <c>image_for_row0: "image0"</c> → <c>[0]</c>; row 1 (text only) → <c>[]</c>.</example>
+    public static int[] ImagesOfRow(Qwen2_5_VLConfig config, JsonElement fixtureJson, JsonElement batchJson, long[] prompt, int row)
+    {
+        var blocks = VisionBlockSizes(config, prompt);
+        if (blocks.Count == 0) return [];
+        int Index(string name) => int.Parse(name["image".Length..]);
+        if (batchJson.TryGetProperty("images_per_row", out var perRow))
+            return [.. perRow[row].EnumerateArray().Select(e => Index(e.GetString()!))];
+        if (row == 0 && batchJson.TryGetProperty("image_for_row0", out var single) && blocks.Count == 1)
+            return [Index(single.GetString()!)];
+        var images = fixtureJson.GetProperty("images").EnumerateArray().ToArray();
+        long merge = config.Vision.SpatialMergeSize * config.Vision.SpatialMergeSize;
+        var result = new List<int>();
+        int next = 0;
+        foreach (var size in blocks)
+        {
+            while (next < images.Length && TokenCount(images[next]) / merge != size) next++;
+            if (next == images.Length) throw new InvalidOperationException($"row {row}: no fixture image has {size} image tokens.");
+            result.Add(next++);
+        }
+        return [.. result];
+
+        static long TokenCount(JsonElement image) => image.GetProperty("grid_thw").EnumerateArray().Aggregate(1L, (a, e) => a * e.GetInt64());
+    }
+
+    /// <summary>Image tokens of each vision block of <paramref name="prompt"/>, in order.</summary>
+    public static List<long> VisionBlockSizes(Qwen2_5_VLConfig config, long[] prompt)
+    {
+        var sizes = new List<long>();
+        for (int i = 0; i < prompt.Length; i++)
+        {
+            if (prompt[i] != config.VisionStartTokenId) continue;
+            long n = 0;
+            while (i + 1 + n < prompt.Length && prompt[i + 1 + n] == config.ImageTokenId) n++;
+            sizes.Add(n);
+        }
+        return sizes;
+    }
+
+    /// <summary>Grid rows <c>[k, 3]</c> and pixel values of the listed fixture images, concatenated in that order.</summary>
+    public (Tensor Grid, Tensor PixelValues) Images(IReadOnlyList<int> indices)
+    {
+        var rows = indices.SelectMany(i => Json.GetProperty("images")[i].GetProperty("grid_thw").EnumerateArray().Select(x => x.GetInt64())).ToArray();
+        var parts = indices.Select(i => Tensor($"image{i}_pixel_values")).ToArray();
+        var pixels = torch.cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        return (tensor(rows, [indices.Count, 3], ScalarType.Int64), pixels);
+    }
+
     public static double RelativeError(Tensor actual, Tensor expected)
     {
         using var a = actual.to(ScalarType.Float64, CPU);
