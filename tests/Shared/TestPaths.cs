@@ -7,6 +7,17 @@ internal static class TestPaths
 
     public static string Fixture(params string[] parts) => Path.Combine([Fixtures, .. parts]);
 
+    /// <summary>The repository's root folder (the one holding FineR1.sln), found upwards from the test binary.</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+                if (System.IO.File.Exists(System.IO.Path.Combine(dir.FullName, "FineR1.sln"))) return dir.FullName;
+            throw new DirectoryNotFoundException($"no FineR1.sln above {AppContext.BaseDirectory}");
+        }
+    }
+
     /// <summary>A fresh temporary folder, deleted when disposed.</summary>
     public static TempDir NewTempDir() => new();
 

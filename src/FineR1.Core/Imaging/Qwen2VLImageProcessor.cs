@@ -33,6 +33,11 @@ public sealed class Qwen2VLImageProcessor
     public ProcessedImages Process(params string[] paths) =>
         Process(paths.Select(p => (ImageDecoder.Load(p, Options.ApplyExifOrientation), (string?)p)).ToArray());
 
+    /// <summary>Decodes (files, encoded bytes, bitmaps: <see cref="ImageInput"/>) and preprocesses images (rows concatenated in order).</summary>
+    /// <exception cref="ImageProcessingException">Missing, empty or corrupt image; aspect ratio above 200.</exception>
+    public ProcessedImages Process(params ImageInput[] images) =>
+        Process(images.Select(i => (i.Decode(Options.ApplyExifOrientation), (string?)i.Name)).ToArray());
+
     /// <summary>Preprocesses decoded images (rows concatenated in order).</summary>
     public ProcessedImages Process(params RgbImage[] images) => Process(images.Select(i => (i, (string?)null)).ToArray());
 

@@ -43,53 +43,97 @@ public static class TorchSharpNativeLoader
     public static NativeLoadDecision? Decision => _decision;
 
     // CA2255 warns against module initializers in libraries; here it is the point: the fix must be in place before any
-    // FineR1 code makes TorchSharp load its native library, without the host calling anything.
+    // FineR1 code makes TorchSharp load its native library, without the host calling anything. It never throws: an
+    // exception here would end the process before the application's Main runs. A missing backend is reported by
+    // EnsureInstalled, which FineR1's entry points call (FineR1Model.Load, the DI device selector).
 #pragma warning disable CA2255
     [ModuleInitializer]
-    internal static void OnModuleLoad() => EnsureInstalled();
+    internal static void OnModuleLoad()
+    {
+        try { EnsureInstalled(); }
+        catch (Exception) { /* kept in _failure, rethrown by the next EnsureInstalled call */ }
+    }
 #pragma warning restore CA2255
 
-    /// <summary>Installs the resolver for TorchSharp's native library (idempotent; a no-op outside Linux x64).</summary>
+    private static Exception? _failure;
+
+    /// <summary>
+    /// Checks that a libtorch backend is present and installs the resolver for TorchSharp's native library
+    /// (idempotent; the resolver is a no-op outside Linux x64).
+    /// </summary>
+    /// <exception cref="LibTorchNotFoundException">No libtorch backend: the message names the package to add.</exception>
+    /// <exception cref="NotSupportedException">The system libstdc++ lacks a version that cannot be patched away.</exception>
     public static void EnsureInstalled()
     {
         lock (Gate)
         {
-            if (_installed) return;
-            _installed = true;
-            if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
-            if (Environment.GetEnvironmentVariable("FINER1_NO_NATIVE_PATCH") == "1") return;
-            var original = FindOriginal();
-            var stdcxx = FindSystemLibStdCxx();
-            if (original is null || stdcxx is null) return;
-            var missing = MissingVersions(File.ReadAllBytes(original), File.ReadAllBytes(stdcxx));
-            if (missing.Count == 0)
+            if (!_installed)
             {
-                _decision = new NativeLoadDecision(false, missing, original, null);
-                return;
+                _installed = true;
+                try
+                {
+                    Install();
+                }
+                catch (Exception e)
+                {
+                    _failure = e;
+                }
             }
-            var patched = GetOrCreatePatchedCopy(original, missing, CacheRoot());
-            // Load the patched copy before TorchSharp initialises. TorchSharp then asks for "LibTorchSharp" by name:
-            // the probe of the original file fails, and the loader's plain by-name lookup finds the copy already in
-            // the process through its SONAME (libLibTorchSharp.so). Its RUNPATH ($ORIGIN) now points at the cache
-            // folder, so its libtorch dependencies are loaded first from the original folder (or LD_LIBRARY_PATH).
-            var dir = Path.GetDirectoryName(original)!;
-            foreach (var dep in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
-            {
-                var p = Path.Combine(dir, dep);
-                if (File.Exists(p)) NativeLibrary.TryLoad(p, out _);
-            }
-            _handle = NativeLibrary.Load(patched);
-            _decision = new NativeLoadDecision(true, missing, original, patched);
-            try
-            {
-                NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, Resolve);
-            }
-            catch (InvalidOperationException)
-            {
-                // The host installed its own resolver for TorchSharp; the by-name lookup above still finds the copy.
-            }
+            if (_failure != null) throw _failure;
         }
     }
+
+    private static void Install()
+    {
+        if (OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64
+            && Environment.GetEnvironmentVariable("FINER1_NO_NATIVE_PATCH") != "1")
+            InstallLinuxPatch();
+        if (!LibTorchAvailable()) throw new LibTorchNotFoundException();
+    }
+
+    private static void InstallLinuxPatch()
+    {
+        var original = FindOriginal();
+        var stdcxx = FindSystemLibStdCxx();
+        if (original is null || stdcxx is null) return;
+        var missing = MissingVersions(File.ReadAllBytes(original), File.ReadAllBytes(stdcxx));
+        if (missing.Count == 0)
+        {
+            _decision = new NativeLoadDecision(false, missing, original, null);
+            return;
+        }
+        // Without libtorch the patched copy cannot load; the backend check reports what to add.
+        if (!LibTorchAvailable()) return;
+        var dir = Path.GetDirectoryName(original)!;
+        var patched = GetOrCreatePatchedCopy(original, missing);
+        // Load the patched copy before TorchSharp initialises. TorchSharp then asks for "LibTorchSharp" by name:
+        // the probe of the original file fails, and the loader's plain by-name lookup finds the copy already in
+        // the process through its SONAME (libLibTorchSharp.so). Its RUNPATH ($ORIGIN) now points at the cache
+        // folder, so its libtorch dependencies are loaded first from the original folder (or LD_LIBRARY_PATH).
+        foreach (var dep in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
+        {
+            var p = Path.Combine(dir, dep);
+            if (File.Exists(p)) NativeLibrary.TryLoad(p, out _);
+        }
+        _handle = NativeLibrary.Load(patched);
+        _decision = new NativeLoadDecision(true, missing, original, patched);
+        try
+        {
+            NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, Resolve);
+        }
+        catch (InvalidOperationException)
+        {
+            // The host installed its own resolver for TorchSharp; the by-name lookup above still finds the copy.
+        }
+    }
+
+    /// <summary>
+    /// Whether libtorch's CPU library (present in every backend: TorchSharp-cpu, the CUDA libtorch packages, a PyTorch
+    /// install on the library path) can be loaded the way TorchSharp loads it.
+    /// </summary>
+    public static bool LibTorchAvailable() =>
+        NativeLibrary.TryLoad("torch_cpu", typeof(torch).Assembly, null, out _)
+        || NativeLibrary.TryLoad(OperatingSystem.IsWindows() ? "torch_cpu.dll" : OperatingSystem.IsMacOS() ? "libtorch_cpu.dylib" : "libtorch_cpu.so", out _);
 
     private static IntPtr _handle;
 
@@ -109,9 +153,34 @@ public static class TorchSharpNativeLoader
     }
 
     /// <summary>
+    /// Returns the path of a patched copy of <paramref name="original"/> in the first writable folder of
+    /// <see cref="CacheRoots"/> (a read-only home or container falls back to the temporary folder).
+    /// </summary>
+    public static string GetOrCreatePatchedCopy(string original, IReadOnlyList<string> missing) =>
+        GetOrCreatePatchedCopy(original, missing, CacheRoots());
+
+    internal static string GetOrCreatePatchedCopy(string original, IReadOnlyList<string> missing, IReadOnlyList<string> roots)
+    {
+        var errors = new List<string>();
+        foreach (var root in roots)
+        {
+            try
+            {
+                return GetOrCreatePatchedCopy(original, missing, root);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"{root}: {e.Message}");
+            }
+        }
+        throw new IOException($"no writable folder for the patched copy of '{original}' ({string.Join("; ", errors)}); " +
+            "set FINER1_NATIVE_CACHE to a writable folder.");
+    }
+
+    /// <summary>
     /// Returns the path of a patched copy of <paramref name="original"/> under <paramref name="cacheRoot"/>, writing it
-    /// atomically the first time. Throws <see cref="NotSupportedException"/> when a missing version is not the one
-    /// this fix is known to be safe for.
+    /// atomically the first time (a copy already there is used only if its bytes are the expected ones). Throws
+    /// <see cref="NotSupportedException"/> when a missing version is not the one this fix is known to be safe for.
     /// </summary>
     public static string GetOrCreatePatchedCopy(string original, IReadOnlyList<string> missing, string cacheRoot)
     {
@@ -122,27 +191,39 @@ public static class TorchSharpNativeLoader
                 $"only {Gcc13Version} can be patched away safely. Install a newer libstdc++ (GCC 13 or later).");
         var bytes = File.ReadAllBytes(original);
         var key = Convert.ToHexString(SHA256.HashData(bytes))[..16].ToLowerInvariant();
-        var dir = Path.Combine(cacheRoot, key);
-        var target = Path.Combine(dir, LibraryFile);
-        if (File.Exists(target)) return target;
-        Directory.CreateDirectory(dir);
         if (ElfVersionPatcher.RenameRequiredVersion(bytes, Gcc13Version, FallbackVersion) == 0)
             throw new InvalidDataException($"'{original}': no {Gcc13Version} requirement found to patch.");
+        var dir = Path.Combine(cacheRoot, key);
+        var target = Path.Combine(dir, LibraryFile);
+        // A shared temporary folder may hold a file someone else wrote: load only the bytes this process would write.
+        if (File.Exists(target) && SHA256.HashData(File.ReadAllBytes(target)).AsSpan().SequenceEqual(SHA256.HashData(bytes)))
+            return target;
+        Directory.CreateDirectory(dir);
         var tmp = target + "." + Environment.ProcessId + ".tmp";
         File.WriteAllBytes(tmp, bytes);
         File.Move(tmp, target, overwrite: true);
         return target;
     }
 
-    /// <summary>The folder patched libraries are cached in.</summary>
-    public static string CacheRoot()
+    /// <summary>The folder patched libraries are cached in when it is writable (<see cref="CacheRoots"/>' first).</summary>
+    public static string CacheRoot() => CacheRoots()[0];
+
+    /// <summary>
+    /// Where patched libraries are cached, in order of preference: <c>FINER1_NATIVE_CACHE</c>, else
+    /// <c>$XDG_CACHE_HOME/finer1/native</c> or <c>~/.cache/finer1/native</c>; then a per-user folder in the temporary
+    /// folder, for read-only homes and containers.
+    /// </summary>
+    public static IReadOnlyList<string> CacheRoots()
     {
+        var roots = new List<string>();
         var env = Environment.GetEnvironmentVariable("FINER1_NATIVE_CACHE");
-        if (!string.IsNullOrEmpty(env)) return env;
+        if (!string.IsNullOrEmpty(env)) roots.Add(env);
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        var baseDir = !string.IsNullOrEmpty(xdg) ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        return Path.Combine(baseDir, "finer1", "native");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var baseDir = !string.IsNullOrEmpty(xdg) ? xdg : string.IsNullOrEmpty(home) ? null : Path.Combine(home, ".cache");
+        if (baseDir != null) roots.Add(Path.Combine(baseDir, "finer1", "native"));
+        roots.Add(Path.Combine(Path.GetTempPath(), "finer1-native-" + Environment.UserName));
+        return roots;
     }
 
     /// <summary>Finds TorchSharp's native library where the .NET host probes for it.</summary>

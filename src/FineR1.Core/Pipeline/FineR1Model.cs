@@ -1,11 +1,16 @@
+using System.Diagnostics;
 using FineR1.Core.Checkpoints;
 using FineR1.Core.Configuration;
+using FineR1.Core.Diagnostics;
 using FineR1.Core.Generation;
+using FineR1.Core.Hosting;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using FineR1.Core.Native;
 using FineR1.Core.Text.Chat;
 using FineR1.Core.Text.Tokenization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
 
 namespace FineR1.Core.Pipeline;
@@ -17,7 +22,7 @@ namespace FineR1.Core.Pipeline;
 /// </summary>
 /// <example>
 /// <code>
-/// using var bundle = FineR1Model.Load("/models/Fine-R1-3B", CUDA, ScalarType.BFloat16);
+/// using var bundle = FineR1Model.Load("/models/Fine-R1-3B");   // CUDA + bfloat16 when a GPU is visible, else CPU + float32
 /// using var prompt = bundle.Prompts.Build("bird.jpg", FineR1Prompts.OpenWorld("What bird is this?"));
 /// using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, bundle.Device);
 /// var result = SequenceGenerator.Generate(bundle.GenerationModel, inputs, new GenerationOptions { MaxNewTokens = 2048 });
@@ -63,26 +68,63 @@ public sealed class FineR1Model : IDisposable
         model.eval();
     }
 
+    /// <summary>The dtype FineR1 uses when none is given: bfloat16 on CUDA (as the reference), float32 on CPU.</summary>
+    public static ScalarType DefaultDType(Device device) => DeviceSelector.ResolveDType("auto", device);
+
     /// <summary>
     /// Loads a HuggingFace model folder: <c>config.json</c>, the safetensors checkpoint (sharded or not) and
     /// <c>tokenizer.json</c> (or <c>tokenizer.json.gz</c>), and <c>generation_config.json</c> when present.
     /// </summary>
-    /// <param name="folder">The model folder, e.g. a local copy of <c>StevenHH2000/Fine-R1-7B</c>.</param>
-    /// <param name="device">Where the weights go (CPU when null).</param>
-    /// <param name="dtype">Weight dtype (float32 when null; bfloat16 is the reference's choice on GPU).</param>
+    /// <param name="folder">The model folder, e.g. a local copy of Fine-R1-7B or Qwen2.5-VL-7B-Instruct.</param>
+    /// <param name="device">Where the weights go; null: CUDA when TorchSharp sees a GPU, else CPU.</param>
+    /// <param name="dtype">Weight dtype; null: <see cref="DefaultDType"/> (bfloat16 on CUDA, float32 on CPU).</param>
     /// <param name="imageOptions">Image preprocessing (default <see cref="Qwen2VLImageProcessorOptions.FineR1Evaluation"/>).</param>
+    /// <param name="logger">Receives what was loaded, where, in which dtype and how long it took.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="LibTorchNotFoundException">No libtorch backend package in the application.</exception>
     /// <exception cref="ConfigurationException">Missing or invalid <c>config.json</c>.</exception>
     /// <exception cref="CheckpointException">Missing, corrupt or mismatching weights.</exception>
     /// <exception cref="TokenizerFormatException">Missing or invalid tokenizer.</exception>
-    public static FineR1Model Load(string folder, Device? device = null, ScalarType? dtype = null, Qwen2VLImageProcessorOptions? imageOptions = null)
+    public static FineR1Model Load(string folder, Device? device = null, ScalarType? dtype = null,
+        Qwen2VLImageProcessorOptions? imageOptions = null, ILogger? logger = null) =>
+        Load(folder, new ModelLoadOptions { Device = device, DType = dtype, ImageOptions = imageOptions, WarmUp = false, Logger = logger },
+            progress: null, CancellationToken.None);
+
+    /// <summary>
+    /// Loads a model folder (as <see cref="Load(string, Device?, ScalarType?, Qwen2VLImageProcessorOptions?, ILogger?)"/>)
+    /// on a worker thread, reporting progress by stage, and by default warms the model up with one short generation.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled between stages (reading the weights is not interrupted).</exception>
+    public static Task<FineR1Model> LoadAsync(string folder, ModelLoadOptions? options = null,
+        IProgress<ModelLoadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var (config, tokenizer) = CheckFolder(folder, device, dtype);
-        var model = new Qwen2_5_VLForConditionalGeneration(config, device ?? CPU, dtype ?? ScalarType.Float32);
+        ArgumentNullException.ThrowIfNull(folder);
+        return Task.Run(() => Load(folder, options ?? new ModelLoadOptions(), progress, cancellationToken), cancellationToken);
+    }
+
+    private static FineR1Model Load(string folder, ModelLoadOptions options, IProgress<ModelLoadProgress>? progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"model folder not found: {folder}");
+        TorchSharpNativeLoader.EnsureInstalled();
+        var logger = options.Logger ?? NullLogger.Instance;
+        var device = options.Device ?? DeviceSelector.Resolve("auto");
+        var dtype = options.DType ?? DefaultDType(device);
+        var clock = Stopwatch.StartNew();
+        logger.LogInformation(FineR1LogEvents.ModelLoading, "Loading model {Folder} on {Device} in {DType}", folder, device, dtype);
+
+        progress?.Report(new ModelLoadProgress(ModelLoadStage.Config, 0.0));
+        var (config, tokenizer) = CheckFolder(folder, device, dtype);   // config, tokenizer, weight files, memory
+        ct.ThrowIfCancellationRequested();
+        progress?.Report(new ModelLoadProgress(ModelLoadStage.Weights, 0.05));
+        var model = new Qwen2_5_VLForConditionalGeneration(config, device, dtype);
+        FineR1Model bundle;
         try
         {
-            CheckpointLoader.Load(model, folder);
-            return new FineR1Model(model, tokenizer, new Qwen2VLImageProcessor(imageOptions ?? Qwen2VLImageProcessorOptions.FineR1Evaluation))
+            var report = CheckpointLoader.Load(model, folder);
+            logger.LogDebug(FineR1LogEvents.CheckpointLoaded, "Read {Tensors} tensors ({Bytes} bytes, {GBps:F2} GB/s) from {Folder}",
+                report.Loaded.Count, report.BytesRead, report.GigabytesPerSecond, folder);
+            bundle = new FineR1Model(model, tokenizer, new Qwen2VLImageProcessor(options.ImageOptions ?? Qwen2VLImageProcessorOptions.FineR1Evaluation))
             {
                 GenerationConfig = GenerationConfig.Load(folder),
             };
@@ -92,6 +134,41 @@ public sealed class FineR1Model : IDisposable
             model.Dispose();
             throw;
         }
+        logger.LogInformation(FineR1LogEvents.ModelLoaded, "Loaded {Folder} on {Device} in {DType}: {Parameters:N0} parameters in {Seconds:F1} s",
+            folder, device, dtype, model.parameters().Sum(p => p.numel()), clock.Elapsed.TotalSeconds);
+        try
+        {
+            if (options.WarmUp)
+            {
+                ct.ThrowIfCancellationRequested();
+                progress?.Report(new ModelLoadProgress(ModelLoadStage.WarmUp, 0.95));
+                var warm = Stopwatch.StartNew();
+                bundle.WarmUp();
+                logger.LogInformation(FineR1LogEvents.ModelWarmedUp, "Warm-up generation took {Milliseconds:F0} ms", warm.Elapsed.TotalMilliseconds);
+            }
+        }
+        catch
+        {
+            bundle.Dispose();
+            throw;
+        }
+        progress?.Report(new ModelLoadProgress(ModelLoadStage.Done, 1.0));
+        return bundle;
+    }
+
+    /// <summary>
+    /// Runs one short generation on a small blank image, so that the first real request does not pay for one-time
+    /// set-up (kernel selection, allocator growth, lazy initialisation in libtorch).
+    /// </summary>
+    public void WarmUp()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int side = 56;
+        var image = new RgbImage(side, side, new byte[side * side * 3]);
+        using var prompt = Prompts.Build(image, "Warm-up.");
+        using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, Device);
+        SequenceGenerator.Generate(GenerationModel, inputs, new GenerationOptions { MaxNewTokens = 2 });
     }
 
     /// <summary>The folder's <c>generation_config.json</c> (decoding defaults that explicit options override; see

@@ -45,6 +45,14 @@ public sealed class VisionPromptBuilder
         return Build(_images.Process(imagePath), text, systemPrompt);
     }
 
+    /// <summary>Builds the prompt for an image from a file, encoded bytes or a bitmap (<see cref="ImageInput"/>).</summary>
+    /// <exception cref="ImageProcessingException">The image is missing, empty or not decodable.</exception>
+    public VisionPrompt Build(ImageInput image, string text, string? systemPrompt = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return Build(_images.Process(image), text, systemPrompt);
+    }
+
     /// <summary>Builds the prompt for a decoded image.</summary>
     public VisionPrompt Build(RgbImage image, string text, string? systemPrompt = null)
     {

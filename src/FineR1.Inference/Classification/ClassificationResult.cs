@@ -44,6 +44,8 @@ public sealed record ClassificationResult
     public required FinishReason FinishReason { get; init; }
     /// <summary>Per-candidate scores (closed world with constraint or confidences on), in request order; else null.</summary>
     public IReadOnlyList<CandidateScore>? Candidates { get; init; }
+    /// <summary>How many requests shared this request's generation batch (its prefill and decode timings are the batch's).</summary>
+    public int BatchSize { get; init; } = 1;
     /// <summary>Timings.</summary>
     public required ClassificationTimings Timings { get; init; }
 }

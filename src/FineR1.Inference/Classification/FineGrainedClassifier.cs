@@ -6,6 +6,9 @@ using FineR1.Core.Pipeline;
 using FineR1.Core.Text.Prompts;
 using FineR1.Core.Text.Rewards;
 using FineR1.Inference.Evaluation;
+using FineR1.Core.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace FineR1.Inference.Classification;
@@ -17,18 +20,23 @@ namespace FineR1.Inference.Classification;
 /// answer to the candidates and gives each candidate a confidence (<see cref="ClassifierOptions.ConstrainToCandidates"/>,
 /// <see cref="ClassifierOptions.ComputeConfidences"/>). Calls are serialised: one model, one request batch at a time.
 /// </summary>
-public sealed class FineGrainedClassifier : IFineGrainedPredictor
+public sealed class FineGrainedClassifier : IFineGrainedClassifier, IFineGrainedPredictor
 {
     private readonly FineR1Model _bundle;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ILogger _logger;
 
     /// <summary>The options in use.</summary>
     public ClassifierOptions Options { get; }
 
     /// <summary>Creates a classifier over a loaded model bundle.</summary>
     /// <exception cref="ArgumentException">Options out of range.</exception>
-    public FineGrainedClassifier(FineR1Model model, ClassifierOptions? options = null)
+    /// <param name="model">The loaded model.</param>
+    /// <param name="options">Decoding, prompts, batching; null: defaults.</param>
+    /// <param name="logger">Receives one <see cref="FineR1LogEvents.ClassificationBatch"/> entry per generation batch.</param>
+    public FineGrainedClassifier(FineR1Model model, ClassifierOptions? options = null, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _bundle = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? new ClassifierOptions();
         if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "ClassifierOptions.BatchSize must be at least 1.");
@@ -36,7 +44,8 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
     }
 
     /// <summary>DI constructor.</summary>
-    public FineGrainedClassifier(FineR1Model model, IOptions<ClassifierOptions> options) : this(model, options.Value) { }
+    public FineGrainedClassifier(FineR1Model model, IOptions<ClassifierOptions> options, ILogger<FineGrainedClassifier>? logger = null)
+        : this(model, options.Value, logger) { }
 
     /// <summary>Classifies one image.</summary>
     /// <exception cref="ClassificationRequestException">Missing image, empty/duplicate/blank candidates.</exception>
@@ -68,7 +77,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var prompt = BuildPrompt(request.ImagePath, PromptText(request));
+            using var prompt = BuildPrompt(request.Image, PromptText(request));
             using var inputs = GenerationInputs.LeftPad([prompt.Prompt], GenerationOptions.QwenEndOfTextTokenId, _bundle.Device);
             var ids = new List<int>();
             string emitted = "";
@@ -119,7 +128,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         bool scoreCandidates, CancellationToken ct)
     {
         foreach (var (r, _) in batch)
-            if (!File.Exists(r.ImagePath)) throw new ClassificationRequestException("image file not found.", r.ImagePath);
+            if (r.ImagePath is { } path && !File.Exists(path)) throw new ClassificationRequestException("image file not found.", path);
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try { return await Task.Run(() => Run(batch, scoreCandidates, ct), ct).ConfigureAwait(false); }
         finally { _gate.Release(); }
@@ -131,7 +140,7 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         var prompts = new List<VisionPrompt>();
         try
         {
-            foreach (var (request, text) in batch) prompts.Add(BuildPrompt(request.ImagePath, text));
+            foreach (var (request, text) in batch) prompts.Add(BuildPrompt(request.Image, text));
             var preprocess = total.Elapsed;
             GenerationResult generated;
             using (var inputs = GenerationInputs.LeftPad(prompts.Select(p => p.Prompt).ToList(), GenerationOptions.QwenEndOfTextTokenId, _bundle.Device))
@@ -166,9 +175,13 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
                 {
                     Request = request, Answer = answer, ModelAnswer = modelAnswer, Reasoning = ReasoningParts.Parse(raw),
                     RawText = raw, Text = text, TokenIds = sequence.TokenIds, FinishReason = sequence.FinishReason, Candidates = scores,
+                    BatchSize = batch.Count,
                     Timings = new ClassificationTimings(preprocess, generated.PrefillTime, generated.DecodeTime, scoringTime, total.Elapsed),
                 });
             }
+            _logger.LogDebug(FineR1LogEvents.ClassificationBatch,
+                "Classified {Images} image(s): prefill {PrefillMs:F0} ms, decode {DecodeMs:F0} ms, total {TotalMs:F0} ms",
+                batch.Count, generated.PrefillTime.TotalMilliseconds, generated.DecodeTime.TotalMilliseconds, total.Elapsed.TotalMilliseconds);
             return results;
         }
         finally
@@ -177,15 +190,15 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
         }
     }
 
-    private VisionPrompt BuildPrompt(string imagePath, string text)
+    private VisionPrompt BuildPrompt(ImageInput image, string text)
     {
         VisionPrompt prompt;
-        try { prompt = _bundle.Prompts.Build(imagePath, text, Options.SystemPrompt); }
-        catch (ImageProcessingException e) { throw new ClassificationRequestException($"cannot read the image: {e.Message}", imagePath, e); }
+        try { prompt = _bundle.Prompts.Build(image, text, Options.SystemPrompt); }
+        catch (ImageProcessingException e) { throw new ClassificationRequestException($"cannot read the image: {e.Message}", image.Name, e); }
         var problem = LengthProblem(prompt.Prompt.TokenIds.Count, Options.MaxNewTokens, _bundle.Config.Text.MaxPositionEmbeddings);
         if (problem is null) return prompt;
         prompt.Dispose();
-        throw new ClassificationRequestException(problem, imagePath);
+        throw new ClassificationRequestException(problem, image.Name);
     }
 
     /// <summary>
@@ -228,14 +241,14 @@ public sealed class FineGrainedClassifier : IFineGrainedPredictor
     public static void Validate(ClassificationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (string.IsNullOrWhiteSpace(request.ImagePath)) throw new ClassificationRequestException("the image path is empty.", null);
-        if (!File.Exists(request.ImagePath)) throw new ClassificationRequestException("image file not found.", request.ImagePath);
+        if (request.Image is null) throw new ClassificationRequestException("no image given.", null);
+        if (request.ImagePath is { } path && !File.Exists(path)) throw new ClassificationRequestException("image file not found.", path);
         if (request.Candidates is { } c)
         {
-            if (c.Count == 0) throw new ClassificationRequestException("the candidate list is empty (use null candidates for open world).", request.ImagePath);
-            if (c.Any(string.IsNullOrWhiteSpace)) throw new ClassificationRequestException("a candidate is empty.", request.ImagePath);
+            if (c.Count == 0) throw new ClassificationRequestException("the candidate list is empty (use null candidates for open world).", request.Image.Name);
+            if (c.Any(string.IsNullOrWhiteSpace)) throw new ClassificationRequestException("a candidate is empty.", request.Image.Name);
             var duplicate = c.GroupBy(x => x, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-            if (duplicate is not null) throw new ClassificationRequestException($"the candidate '{duplicate.Key}' is listed twice.", request.ImagePath);
+            if (duplicate is not null) throw new ClassificationRequestException($"the candidate '{duplicate.Key}' is listed twice.", request.Image.Name);
         }
     }
 }

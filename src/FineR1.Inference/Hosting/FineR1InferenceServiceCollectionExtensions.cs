@@ -1,8 +1,11 @@
 using FineR1.Core.Hosting;
 using FineR1.Core.Pipeline;
+using FineR1.Inference.Chat;
 using FineR1.Inference.Classification;
 using FineR1.Inference.Evaluation;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 // Extension methods live in the DI namespace so `services.AddFineR1Inference()` is found without extra usings.
@@ -15,7 +18,8 @@ public static class FineR1InferenceServiceCollectionExtensions
     /// Adds the inference services on top of <c>AddFineR1Core</c> (added here too if missing; call it yourself to set
     /// the model folder and device): the <see cref="FineR1Model"/> bundle (a singleton loaded from
     /// <see cref="FineR1CoreOptions.ModelPath"/> on first use), <see cref="FineGrainedClassifier"/> (singleton, also as
-    /// <see cref="IFineGrainedPredictor"/>), <see cref="ClassifierOptions"/> and <see cref="EvaluationRunner"/> (transient;
+    /// <see cref="IFineGrainedClassifier"/>, <see cref="IFineGrainedPredictor"/> and, through <see cref="FineR1ChatClient"/>,
+    /// Microsoft.Extensions.AI's <see cref="IChatClient"/> unless one is registered), <see cref="ClassifierOptions"/> and <see cref="EvaluationRunner"/> (transient;
     /// it uses an <see cref="ITextEmbedder"/> if one is registered, for the open-world similarity).
     /// </summary>
     /// <example><code>
@@ -32,8 +36,12 @@ public static class FineR1InferenceServiceCollectionExtensions
         builder.Validate(o => o.BatchSize >= 1 && o.MaxNewTokens >= 1, "ClassifierOptions: BatchSize and MaxNewTokens must be at least 1.")
             .ValidateOnStart();
         services.TryAddSingleton(LoadModel);
-        services.TryAddSingleton(sp => new FineGrainedClassifier(sp.GetRequiredService<FineR1Model>(), sp.GetRequiredService<IOptions<ClassifierOptions>>()));
+        services.TryAddSingleton(sp => new FineGrainedClassifier(sp.GetRequiredService<FineR1Model>(), sp.GetRequiredService<IOptions<ClassifierOptions>>(),
+            sp.GetService<ILogger<FineGrainedClassifier>>()));
+        services.TryAddSingleton<IFineGrainedClassifier>(sp => sp.GetRequiredService<FineGrainedClassifier>());
         services.TryAddSingleton<IFineGrainedPredictor>(sp => sp.GetRequiredService<FineGrainedClassifier>());
+        services.TryAddSingleton<IChatClient>(sp => new FineR1ChatClient(sp.GetRequiredService<IFineGrainedClassifier>(),
+            Path.GetFileName(sp.GetRequiredService<IOptions<FineR1CoreOptions>>().Value.ModelPath?.TrimEnd('/', '\\'))));
         services.TryAddTransient(sp => new EvaluationRunner(sp.GetRequiredService<IFineGrainedPredictor>(), sp.GetService<ITextEmbedder>()));
         return services;
     }
@@ -44,6 +52,7 @@ public static class FineR1InferenceServiceCollectionExtensions
         if (core.ModelPath is null)
             throw new InvalidOperationException("FineR1CoreOptions.ModelPath is not set: call AddFineR1Core(o => o.ModelPath = ...) to load a model.");
         var device = DeviceSelector.Resolve(core.Device);
-        return FineR1Model.Load(core.ModelPath, device, DeviceSelector.ResolveDType(core.DType, device));
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger<FineR1Model>();
+        return FineR1Model.Load(core.ModelPath, device, DeviceSelector.ResolveDType(core.DType, device), logger: logger);
     }
 }

@@ -9,6 +9,7 @@ using FineR1.Training.Data;
 using FineR1.Training.Distributed;
 using FineR1.Training.Optimization;
 using FineR1.Training.Progress;
+using FineR1.Core.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -162,7 +163,11 @@ public sealed class SftTrainer
         var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };
         var c = o.Checkpointing;
         string? resumedFrom = c.OutputDir is not null && c.ResumeFromLatest ? TrainingCheckpoints.FindLatest(c.OutputDir) : null;
-        if (resumedFrom is not null) state = Resume(resumedFrom, state, optimizer);
+        if (resumedFrom is not null)
+        {
+            state = Resume(resumedFrom, state, optimizer);
+            _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "SFT resumed from {Folder} at step {Step}.", resumedFrom, state.GlobalStep);
+        }
         else torch.manual_seed(o.Seed);
         if (comm is not null)   // replicas start identical, frozen parts included (DDP broadcasts the whole model too)
             DataParallelSharding.BroadcastParameters(comm, _model.UniqueParameters().Select(p => p.Parameter).ToList());
@@ -171,7 +176,7 @@ public sealed class SftTrainer
         if (metricsPath is not null) MetricsJsonlWriter.TruncateAfterStep(metricsPath, state.GlobalStep);
         using var metrics = metricsPath is null ? null : new MetricsJsonlWriter(metricsPath);
 
-        _logger.LogInformation("SFT: {Examples} examples, {Steps} steps ({PerEpoch}/epoch × {Epochs}), {Trainable} trainable tensors, {Precision}{Resume}.",
+        _logger.LogInformation(FineR1LogEvents.TrainingStarted, "SFT: {Examples} examples, {Steps} steps ({PerEpoch}/epoch × {Epochs}), {Trainable} trainable tensors, {Precision}{Resume}.",
             examples.Count, totalSteps, stepsPerEpoch, o.Epochs, trainable.Count, bf16 ? "bf16" : "float32",
             resumedFrom is null ? "" : $", resuming from {resumedFrom} at step {state.GlobalStep}");
 
@@ -240,7 +245,7 @@ public sealed class SftTrainer
             if (state.GlobalStep % o.LoggingSteps == 0 || last)
             {
                 metrics?.Write(report.ToMetrics());
-                _logger.LogInformation("SFT step {Step}/{Total}: loss {Loss:F4}, lr {Lr:E3}, grad norm {Norm:F3}, {Tps:F0} tokens/s, RSS {Rss:F2} GiB.",
+                _logger.LogInformation(FineR1LogEvents.TrainingStep, "SFT step {Step}/{Total}: loss {Loss:F4}, lr {Lr:E3}, grad norm {Norm:F3}, {Tps:F0} tokens/s, RSS {Rss:F2} GiB.",
                     report.Step, totalSteps, report.Loss, lr, report.GradNorm, report.TokensPerSecond, report.Memory.ResidentGiB);
                 progress?.Report(report);
             }
@@ -292,7 +297,7 @@ public sealed class SftTrainer
         var folder = TrainingCheckpoints.Save(c.OutputDir!,
             new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: c.BaseModelFolder),
             c.KeepLast);
-        _logger.LogInformation("SFT checkpoint written: {Folder}.", folder);
+        _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "SFT checkpoint written: {Folder}.", folder);
         return folder;
     }
 

@@ -62,6 +62,36 @@ public class TorchSharpNativeLoaderTests
     }
 
     [Fact]
+    public void An_unwritable_cache_folder_falls_back_to_the_next_one()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        // A folder below a regular file cannot be created, even by root (as in a read-only container's home).
+        var blocker = tmp.File("a-file");
+        File.WriteAllText(blocker, "");
+        var fallback = Path.Combine(tmp.Path, "fallback");
+        var path = TorchSharpNativeLoader.GetOrCreatePatchedCopy(Original, [TorchSharpNativeLoader.Gcc13Version],
+            [Path.Combine(blocker, "cache"), fallback]);
+        Assert.StartsWith(fallback, path);
+        Assert.DoesNotContain(TorchSharpNativeLoader.Gcc13Version, ElfVersionPatcher.RequiredVersions(File.ReadAllBytes(path)));
+        var error = Assert.Throws<IOException>(() => TorchSharpNativeLoader.GetOrCreatePatchedCopy(Original,
+            [TorchSharpNativeLoader.Gcc13Version], [Path.Combine(blocker, "cache")]));
+        Assert.Contains("FINER1_NATIVE_CACHE", error.Message);
+        // The last resort is always the temporary folder.
+        Assert.StartsWith(Path.GetTempPath(), TorchSharpNativeLoader.CacheRoots()[^1]);
+    }
+
+    [Fact]
+    public void A_cached_copy_with_unexpected_bytes_is_replaced()
+    {
+        using var tmp = TestPaths.NewTempDir();
+        var path = TorchSharpNativeLoader.GetOrCreatePatchedCopy(Original, [TorchSharpNativeLoader.Gcc13Version], tmp.Path);
+        var good = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.Equal(path, TorchSharpNativeLoader.GetOrCreatePatchedCopy(Original, [TorchSharpNativeLoader.Gcc13Version], tmp.Path));
+        Assert.Equal(good, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void The_patched_copy_differs_only_in_the_version_name_and_its_hash()
     {
         using var tmp = TestPaths.NewTempDir();

@@ -1,7 +1,6 @@
 using FineR1.Core.Checkpoints;
 using FineR1.Core.Pipeline;
 using FineR1.Inference.Classification;
-using TorchSharp;
 
 namespace FineR1.Inference.Tests.Classification;
 
@@ -19,7 +18,7 @@ public class ReadmeExampleTests
         }
 
         // --- README (model folder and image swapped for the test's; MaxNewTokens kept small for a random model) ---
-        using var model = FineR1Model.Load(folder.Path, torch.cuda.is_available() ? torch.CUDA : torch.CPU);
+        using var model = FineR1Model.Load(folder.Path);
         var classifier = new FineGrainedClassifier(model, new ClassifierOptions { ComputeConfidences = true, MaxNewTokens = 12 });
         var result = await classifier.ClassifyAsync(new ClassificationRequest(
             TinyQwen.Image0, "What is the species of the bird?", ["Painted Bunting", "Indigo Bunting", "Lazuli Bunting", "Varied Bunting"]),

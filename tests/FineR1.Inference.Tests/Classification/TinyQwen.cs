@@ -1,3 +1,4 @@
+using FineR1.Core.Checkpoints;
 using FineR1.Core.Configuration;
 using FineR1.Core.Modeling;
 using FineR1.Core.Pipeline;
@@ -30,6 +31,15 @@ public sealed class TinyQwen : IDisposable
         manual_seed(1234);
         var model = new Qwen2_5_VLForConditionalGeneration(config, CPU, ScalarType.Float32);
         Bundle = new FineR1Model(model, QwenTokenizer.Load(TokenizerFile, QwenTokenizerOptions.Qwen2_5_VL));
+    }
+
+    /// <summary>Writes the model as a Hugging Face model folder (config.json, safetensors, tokenizer) and returns its path.</summary>
+    public string SaveFolder(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        CheckpointWriter.Save(Bundle.Model, folder, new CheckpointSaveOptions { Config = Bundle.Config });
+        File.Copy(TokenizerFile, Path.Combine(folder, "tokenizer.json.gz"), overwrite: true);
+        return folder;
     }
 
     public void Dispose() => Bundle.Dispose();

@@ -1,3 +1,4 @@
+using FineR1.Core.Diagnostics;
 using FineR1.Core.Checkpoints;
 using FineR1.Training.Checkpointing;
 using FineR1.Training.Sft;
@@ -179,6 +180,30 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("loss").GetRawText()).ToArray();
         Assert.Equal(Losses(straightDir.Path), Losses(dir.Path));
         Assert.Equal(["checkpoint-3", "checkpoint-9"], TrainingCheckpoints.List(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Start_steps_checkpoints_and_resumption_are_logged_with_their_event_ids()
+    {
+        var (examples, vocabulary) = Examples(4);                // 4 examples: one step of 4 per epoch
+        using var dir = new TempDir();
+        var logger = new ListLogger();
+        using var cts = new CancellationTokenSource();
+        var first = new SftTrainer(SftTestKit.NewModel(7, vocabulary.Config), SftTestKit.Tokenizer, Options(dir.Path, epochs: 2), logger)
+            { PadTokenId = vocabulary.PadTokenId }
+            .Train(examples, new Collect(p => { if (p.Step == 1) cts.Cancel(); }), cts.Token);
+        Assert.Equal(1, first.GlobalStep);
+        var resumeLogger = new ListLogger();
+        new SftTrainer(SftTestKit.NewModel(7, vocabulary.Config), SftTestKit.Tokenizer, Options(dir.Path, epochs: 2), resumeLogger)
+            { PadTokenId = vocabulary.PadTokenId }.Train(examples);
+
+        int[] Ids(ListLogger l) => l.Entries.Select(e => e.EventId.Id).ToArray();
+        Assert.Equal([FineR1LogEvents.TrainingStarted.Id, FineR1LogEvents.TrainingStep.Id, FineR1LogEvents.TrainingCheckpointSaved.Id],
+            Ids(logger).Where(id => id >= 2000));
+        Assert.Equal([FineR1LogEvents.TrainingCheckpointLoaded.Id, FineR1LogEvents.TrainingStarted.Id],
+            Ids(resumeLogger).Where(id => id >= 2000).Take(2));
+        Assert.Contains(FineR1LogEvents.TrainingStep.Id, Ids(resumeLogger));
+        Assert.Contains(logger.Entries, e => e.EventId == FineR1LogEvents.TrainingStep && e.State.Any(kv => kv.Key == "Loss"));
     }
 
     [Fact]

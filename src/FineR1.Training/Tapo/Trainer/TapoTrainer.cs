@@ -15,6 +15,10 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
+using FineR1.Core.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace FineR1.Training.Tapo.Trainer;
 
 /// <summary>
@@ -82,13 +86,16 @@ public sealed class TapoTrainer : IDisposable
     /// sampling's stopping rule and cut are global (<see cref="DistributedDynamicBatch{TRow}"/>); each mini-batch's loss
     /// is the token mean over all its rows on all ranks (<see cref="DataParallelSharding.TokenMeanShare"/>) and the
     /// gradients are summed between backward and clipping. Rank 0 writes checkpoints and metrics.</param>
+    /// <param name="logger">Receives the start, each step, checkpoints and resumption (<see cref="FineR1LogEvents"/>).</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
     /// <exception cref="ArgumentException">Fewer samples than one draw; data-parallel options that cannot be honoured.</exception>
     /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="CheckpointingOptions.OutputDir"/>
     /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
-        TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, IGradientSynchronizer? gradientSynchronizer = null)
+        TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, IGradientSynchronizer? gradientSynchronizer = null,
+        ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         _samples = samples ?? throw new ArgumentNullException(nameof(samples));
@@ -123,6 +130,7 @@ public sealed class TapoTrainer : IDisposable
             {
                 Resume(latest);
                 ResumedFrom = latest;
+                _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "TAPO resumed from {Folder} at step {Step}.", latest, StepCount);
             }
             if (!string.IsNullOrEmpty(c.MetricsFileName) && _group.Rank == 0)
             {
@@ -132,6 +140,8 @@ public sealed class TapoTrainer : IDisposable
             }
         }
     }
+
+    private readonly ILogger _logger;
 
     /// <summary>The recipe.</summary>
     public TapoOptions Options { get; }
@@ -274,6 +284,9 @@ public sealed class TapoTrainer : IDisposable
             _metrics?.Write(metrics.ToMetrics());
             var every = Options.Checkpointing.SaveEverySteps;
             if (Options.Checkpointing.OutputDir is not null && every > 0 && StepCount % every == 0) SaveCheckpoint();
+            _logger.LogInformation(FineR1LogEvents.TrainingStep,
+                "TAPO step {Step}/{Total}: reward {Reward:F3}, accuracy {Accuracy:F3}, policy loss {Loss:F4}, lr {Lr:E3}, {Seconds:F1} s.",
+                metrics.Step, TotalSteps, metrics.Reward, metrics.Accuracy, metrics.PolicyLoss, lr, clock.Elapsed.TotalSeconds);
             return metrics;
         }
         finally
@@ -449,6 +462,7 @@ public sealed class TapoTrainer : IDisposable
                 CopyFilesFrom: Options.Checkpointing.BaseModelFolder),
             Options.Checkpointing.KeepLast);
         if (_sync is not null) _group.Barrier();
+        _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "TAPO checkpoint written: {Folder}.", LastCheckpoint);
         return LastCheckpoint;
     }
 
