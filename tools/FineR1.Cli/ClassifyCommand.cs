@@ -1,4 +1,7 @@
 using System.CommandLine;
+using FineR1.Core.Imaging;
+using FineR1.Core.Hosting;
+using FineR1.Core.Pipeline;
 using FineR1.Inference.Classification;
 using Spectre.Console;
 
@@ -33,12 +36,27 @@ public static class ClassifyCommand
                 ComputeConfidences = parse.GetValue(confidences), BatchSize = parse.GetValue(batchSize),
             };
             var list = parse.GetValue(candidates)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (list is { Length: 0 }) throw new UsageException("--candidates needs at least one candidate.");
+            if ((options.ConstrainToCandidates || options.ComputeConfidences) && list is null)
+                throw new UsageException("--constrain and --confidences need --candidates.");
             var files = parse.GetValue(images)!;
             foreach (var f in files) if (!File.Exists(f)) throw new FileNotFoundException($"image not found: {f}", f);
-            using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
-            using var bundle = await CliProgress.LoadModelAsync(parse.GetValue(model)!, parse.GetValue(device)!, parse.GetValue(dtype)!, loggers, ct);
-            var classifier = new FineGrainedClassifier(bundle, options, loggers.CreateLogger("FineR1"));
             var requests = files.Select(f => new ClassificationRequest(f, parse.GetValue(question), list)).ToList();
+
+            // Every input is checked before the (slow) model load: images (header only), requests, then the model folder.
+            foreach (var request in requests)
+            {
+                ImageDecoder.ReadSize(request.ImagePath);
+                FineGrainedClassifier.Validate(request);
+            }
+            var modelDir = CliArgs.ExistingFolder("model folder", parse.GetValue(model)!);
+            var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
+            var (config, tokenizer) = FineR1Model.CheckFolder(modelDir, torchDevice, DeviceSelector.ResolveDType(parse.GetValue(dtype)!, torchDevice));
+            foreach (var request in requests) FineGrainedClassifier.Validate(request, options, tokenizer, config);
+
+            using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
+            using var bundle = await CliProgress.LoadModelAsync(modelDir, parse.GetValue(device)!, parse.GetValue(dtype)!, loggers, ct);
+            var classifier = new FineGrainedClassifier(bundle, options, loggers.CreateLogger("FineR1"));
             if (parse.GetValue(stream))
             {
                 foreach (var r in requests)
