@@ -22,52 +22,11 @@ public sealed class UsageException(string message) : Exception(message);
 public sealed class CliInputException(string message) : Exception(message);
 
 /// <summary>
-/// What every FineR1 command-line app does around its work: <c>--verbose</c>, Ctrl+C (the first press cancels the work
-/// so partial results are kept, a second press ends the process), and turning any exception into one line on stderr
-/// and an exit code (<see cref="ExitCodes"/>); stack traces only with <c>--verbose</c>.
+/// The one rule every <c>finer1</c> command follows to turn an exception into an exit code (<see cref="ExitCodes"/>) and
+/// one line on stderr; <see cref="CliErrors.RunAsync"/> applies it around each command.
 /// </summary>
-/// <example>
-/// <code>
-/// return await CliApp.RunAsync(args, Usage, async app => { ...; return ExitCodes.Ok; });
-/// </code>
-/// </example>
 public static class CliApp
 {
-    /// <summary>What the app's work receives.</summary>
-    /// <param name="Args">The arguments without <c>--verbose</c>.</param>
-    /// <param name="Verbose">Whether <c>--verbose</c> was given.</param>
-    /// <param name="Cancellation">Cancelled by the first Ctrl+C.</param>
-    public sealed record Context(string[] Args, bool Verbose, CancellationToken Cancellation);
-
-    /// <summary>Runs <paramref name="work"/>; returns the process exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, string usage, Func<Context, Task<int>> work)
-    {
-        bool verbose = args.Contains("--verbose");
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cts.IsCancellationRequested) return;           // second press: let the runtime end the process
-            e.Cancel = true;
-            Console.Error.WriteLine("interrupted: stopping after the current step (press Ctrl+C again to quit at once) …");
-            cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            return await work(new Context(args.Where(a => a != "--verbose").ToArray(), verbose, cts.Token));
-        }
-        catch (Exception e)
-        {
-            var code = ExitCodeOf(e, cts.IsCancellationRequested);
-            Console.Error.WriteLine(code == ExitCodes.Interrupted ? "interrupted." : $"error: {OneLine(e)}");
-            if (e is UsageException) Console.Error.WriteLine($"\n{usage}");
-            else if (verbose) Console.Error.WriteLine(e);
-            else if (code == ExitCodes.Failure) Console.Error.WriteLine("(run with --verbose for details)");
-            return code;
-        }
-        finally { Console.CancelKeyPress -= onCancel; }
-    }
-
     /// <summary>The exit code for an exception that ended the work.</summary>
     public static int ExitCodeOf(Exception e, bool cancelRequested = false) => e switch
     {
@@ -90,11 +49,6 @@ public static class CliApp
 /// <summary>Parsing and checking command-line values, each failure a <see cref="UsageException"/> or <see cref="CliInputException"/>.</summary>
 public static class CliArgs
 {
-    /// <summary>An integer option in [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public static int Int(string option, string value, int min = 1, int max = int.MaxValue) =>
-        int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
-            ? n : throw new UsageException($"{option} '{value}' is not a whole number in [{min}, {max}].");
-
     /// <summary>An existing folder.</summary>
     public static string ExistingFolder(string what, string path) =>
         Directory.Exists(path) ? path

@@ -52,7 +52,7 @@ public static class EvaluateCommand
             FineR1Model.CheckFolder(CliArgs.ExistingFolder("model folder", parse.GetValue(model)!), torchDevice,
                 DeviceSelector.ResolveDType(parse.GetValue(dtype)!, torchDevice));
 
-            Directory.CreateDirectory(outDir);
+            CliArgs.OutputFolder(outDir);   // created and proven writable before the model loads
             var results = Path.Combine(outDir, "results.jsonl");
             if (parse.GetValue(fresh) && File.Exists(results))
                 File.Move(results, results + ".bak", overwrite: true);   // never delete what a user had: the old results stay as a backup
