@@ -1,5 +1,7 @@
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
+using FineR1.Training.Checkpointing;
+using FineR1.Training.Engine;
 using FineR1.Training.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,8 +11,8 @@ namespace FineR1.Experiments.Pretraining;
 /// <summary>
 /// A small causal-LM trainer for <see cref="Qwen2_5_VLForConditionalGeneration"/>: right-padded batches of
 /// <see cref="LmExample"/>s (images through the model's own vision tower), cross-entropy on the supervised tokens only
-/// (the LM head runs on those positions alone),
-/// AdamW (<see cref="TrainingOptimizer"/>, the tied embedding once) with a cosine schedule and warmup, gradient clipping.
+/// (the LM head runs on those positions alone), one optimizer step per batch through the shared
+/// <see cref="TrainingEngine"/>: AdamW (the tied embedding once) with a cosine schedule and warmup, gradient clipping.
 /// </summary>
 public sealed class LanguageModelTrainer : IDisposable
 {
@@ -43,9 +45,16 @@ public sealed class LanguageModelTrainer : IDisposable
     {
         if (examples.Count == 0) throw new ArgumentException("no training examples.", nameof(examples));
         var device = _model.lm_head.weight!.device;
-        var settings = new AdamWSettings(Options.LearningRate, Options.WeightDecay, ExcludeNormsAndBiasesFromDecay: true);
-        using var optimizer = TrainingOptimizer.ForModel(_model, settings, OptimizerStatePrecision.WeightDType);
         int total = StepsFor(examples.Count), warmup = (int)(Options.WarmupRatio * total), step = 0;
+        using var engine = new TrainingEngine(_model, _model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
+        {
+            TrainerName = "lm",
+            AdamW = new AdamWSettings(Options.LearningRate, Options.WeightDecay, ExcludeNormsAndBiasesFromDecay: true),
+            OptimizerStates = OptimizerStatePrecision.WeightDType,
+            MaxGradNorm = Options.MaxGradNorm,
+            LearningRateSchedule = s => Options.LearningRate * LearningRateSchedules.CosineWithWarmup(s, warmup, total),
+        });
+        engine.Start(new TrainerState { Trainer = "lm", TotalSteps = total, Seed = Options.Seed, DatasetSize = examples.Count });
         var rng = new Random(Options.Seed);
         var history = new List<LmTrainingStep>(total);
         _model.train();
@@ -56,16 +65,19 @@ public sealed class LanguageModelTrainer : IDisposable
             for (int start = 0; start < order.Length; start += Options.BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                double lr = Options.LearningRate * LearningRateSchedules.CosineWithWarmup(step, warmup, total);
-                optimizer.LearningRate = lr;
+                engine.SchedulerStep = step;
+                double lr = engine.LearningRate;
                 var batch = order.Skip(start).Take(Options.BatchSize).Select(i => examples[i]).ToList();
-                using var scope = NewDisposeScope();
-                optimizer.ZeroGrad();
-                var loss = Loss(batch, device);
-                loss.backward();
-                var result = GradientClipping.ClipAndStep(optimizer.Parameters, optimizer.Step, Options.MaxGradNorm);
+                float loss = 0;
+                engine.Backward(() =>
+                {
+                    var batchLoss = Loss(batch, device);
+                    loss = batchLoss.item<float>();
+                    return batchLoss;
+                });
+                var result = engine.Step();
                 step++;
-                var record = new LmTrainingStep(step, total, loss.item<float>(), lr, result.GradNorm);
+                var record = new LmTrainingStep(step, total, loss, lr, result.GradNorm);
                 history.Add(record);
                 progress?.Report(record);
             }

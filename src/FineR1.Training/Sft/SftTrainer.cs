@@ -7,6 +7,7 @@ using FineR1.Core.Text.Tokenization;
 using FineR1.Training.Checkpointing;
 using FineR1.Training.Data;
 using FineR1.Training.Distributed;
+using FineR1.Training.Engine;
 using FineR1.Training.Optimization;
 using FineR1.Training.Progress;
 using FineR1.Core.Diagnostics;
@@ -135,7 +136,6 @@ public sealed class SftTrainer
         ArgumentNullException.ThrowIfNull(examples);
         if (examples.Count == 0) throw new ArgumentException("no examples to train on.", nameof(examples));
         var o = Options;
-        var device = _model.lm_head.weight!.device;
         bool bf16 = o.Precision switch
         {
             SftPrecision.BFloat16 => true,
@@ -151,106 +151,96 @@ public sealed class SftTrainer
         else _model.DisableGradientCheckpointing();
 
         var trainable = o.Lora.Enabled ? _model.LoraParameters().ToList() : ApplyFreezing(_model, o);
-        using var optimizer = TrainingOptimizer.Create(trainable,
-            new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon, ExcludeNormsAndBiasesFromDecay: true),
-            o.OptimizerStates);
-        var comm = GradientSynchronizer?.Communicator;
-        int rank = comm?.Rank ?? 0, world = comm?.WorldSize ?? 1;
+        int world = GradientSynchronizer?.Communicator.WorldSize ?? 1;
         int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps * world);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
         int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps * world;
+        using var engine = new TrainingEngine(_model, trainable, new TrainingEngineOptions
+        {
+            TrainerName = TrainerName,
+            AdamW = new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon, ExcludeNormsAndBiasesFromDecay: true),
+            OptimizerStates = o.OptimizerStates,
+            MaxGradNorm = o.MaxGradNorm,
+            LearningRateSchedule = step => o.LearningRate * LearningRateSchedules.CosineWithWarmup(step, o.WarmupSteps, (int)totalSteps),
+            Checkpointing = o.Checkpointing,
+        }, GradientSynchronizer, _logger);
 
         var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };
-        var c = o.Checkpointing;
-        string? resumedFrom = c.OutputDir is not null && c.ResumeFromLatest ? TrainingCheckpoints.FindLatest(c.OutputDir) : null;
-        if (resumedFrom is not null)
-        {
-            state = Resume(resumedFrom, state, optimizer);
-            _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "SFT resumed from {Folder} at step {Step}.", resumedFrom, state.GlobalStep);
-        }
+        if (engine.Start(state) is { } restored) state = restored;
         else torch.manual_seed(o.Seed);
-        if (comm is not null)   // replicas start identical, frozen parts included (DDP broadcasts the whole model too)
-            DataParallelSharding.BroadcastParameters(comm, _model.UniqueParameters().Select(p => p.Parameter).ToList());
-
-        var metricsPath = c.OutputDir is null || string.IsNullOrEmpty(c.MetricsFileName) || rank != 0 ? null : Path.Combine(c.OutputDir, c.MetricsFileName);
-        if (metricsPath is not null) MetricsJsonlWriter.TruncateAfterStep(metricsPath, state.GlobalStep);
-        using var metrics = metricsPath is null ? null : new MetricsJsonlWriter(metricsPath);
 
         _logger.LogInformation(FineR1LogEvents.TrainingStarted, "SFT: {Examples} examples, {Steps} steps ({PerEpoch}/epoch × {Epochs}), {Trainable} trainable tensors, {Precision}{Resume}.",
             examples.Count, totalSteps, stepsPerEpoch, o.Epochs, trainable.Count, bf16 ? "bf16" : "float32",
-            resumedFrom is null ? "" : $", resuming from {resumedFrom} at step {state.GlobalStep}");
+            engine.ResumedFrom is null ? "" : $", resuming from {engine.ResumedFrom} at step {state.GlobalStep}");
 
         var taken = new List<SftProgress>();
-        string? lastCheckpoint = resumedFrom;
-        long savedAt = resumedFrom is null ? -1 : state.GlobalStep;
         _model.train();
-        while (state.GlobalStep < totalSteps)
+        bool completed = engine.RunSteps(totalSteps, () => state.GlobalStep, () =>
         {
-            if (cancellationToken.IsCancellationRequested)
+            var report = TrainStep(engine, examples, state, examplesPerStep);
+            if (state.GlobalStep % o.LoggingSteps == 0 || state.GlobalStep == totalSteps)
             {
-                if (c.OutputDir is not null && c.SaveOnCancel && savedAt != state.GlobalStep) lastCheckpoint = Save(state, optimizer, comm);
-                _logger.LogInformation("SFT cancelled after step {Step}.", state.GlobalStep);
-                return new SftRunResult(state.GlobalStep, totalSteps, false, resumedFrom, lastCheckpoint, taken);
-            }
-            var meter = new ThroughputMeter();
-            var order = SftDataOrder.ForEpoch(examples.Count, o.Seed, state.Epoch);
-            int start = (int)state.ExamplesConsumedInEpoch;
-            var stepExamples = order.Skip(start).Take(examplesPerStep).Select(i => examples[i]).ToList();
-            long supervised = stepExamples.Sum(e => (long)e.SupervisedTokens);
-            double lr = o.LearningRate * LearningRateSchedules.CosineWithWarmup((int)state.GlobalStep, o.WarmupSteps, (int)totalSteps);
-            optimizer.LearningRate = lr;
-
-            double loss = 0;
-            long tokens = 0;
-            // Per-micro-batch normalisation divides by the micro-batches of the whole (global) step, so that the
-            // gradients summed over ranks equal the single-process step's.
-            int microBatchesInStep = (stepExamples.Count + o.MicroBatchSize - 1) / o.MicroBatchSize;
-            foreach (var micro in DataParallelSharding.MicroBatchesOfRank(stepExamples, o.MicroBatchSize, rank, world))
-            {
-                using var scope = NewDisposeScope();
-                using var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId, PreScaling);
-                var microLoss = o.LossNormalization == SftLossNormalization.PerOptimizerStep
-                    ? Forward(batch, device, supervised)                    // Σ token CE / step's supervised tokens
-                    : Forward(batch, device, null) / microBatchesInStep;          // micro-batch mean CE / micro-batches in the step
-                microLoss.backward();
-                loss += microLoss.detach().cpu().to_type(ScalarType.Float64).item<double>();
-                tokens += batch.Tokens;
-            }
-            if (GradientSynchronizer is { } sync)
-            {
-                sync.Synchronize(optimizer.Parameters);
-                var totals = sync.Communicator.AllReduceScalars([loss, tokens]);
-                (loss, tokens) = (totals[0], (long)totals[1]);
-            }
-            OptimizerStepResult result;
-            using (NewDisposeScope()) // reading Parameter.grad creates tensor handles; free them every step
-                result = GradientClipping.ClipAndStep(optimizer.Parameters, optimizer.Step, o.MaxGradNorm);
-
-            state.ExamplesConsumedInEpoch += stepExamples.Count;
-            if (state.ExamplesConsumedInEpoch >= examples.Count) { state.Epoch++; state.ExamplesConsumedInEpoch = 0; }
-            state.GlobalStep++;
-            state.LearningRate = lr;
-            if (!result.Stepped) _logger.LogWarning("SFT step {Step}: gradient norm {Norm} is not finite; step skipped.", state.GlobalStep, result.GradNorm);
-
-            bool last = state.GlobalStep == totalSteps;
-            var report = Report(state, loss, lr, result, tokens, supervised, meter.ElapsedSeconds);
-            state.LogHistory.Add(History(report));
-            if (c.OutputDir is not null && (last || (c.SaveEverySteps > 0 && state.GlobalStep % c.SaveEverySteps == 0)))
-            {
-                lastCheckpoint = Save(state, optimizer, comm);
-                savedAt = state.GlobalStep;
-                report = report with { Checkpoint = lastCheckpoint };
-            }
-            taken.Add(report);
-            if (state.GlobalStep % o.LoggingSteps == 0 || last)
-            {
-                metrics?.Write(report.ToMetrics());
+                engine.WriteMetrics(report.ToMetrics());
                 _logger.LogInformation(FineR1LogEvents.TrainingStep, "SFT step {Step}/{Total}: loss {Loss:F4}, lr {Lr:E3}, grad norm {Norm:F3}, {Tps:F0} tokens/s, RSS {Rss:F2} GiB.",
-                    report.Step, totalSteps, report.Loss, lr, report.GradNorm, report.TokensPerSecond, report.Memory.ResidentGiB);
+                    report.Step, totalSteps, report.Loss, report.LearningRate, report.GradNorm, report.TokensPerSecond, report.Memory.ResidentGiB);
                 progress?.Report(report);
             }
+            taken.Add(report);
+        }, () => state, cancellationToken);
+        return new SftRunResult(state.GlobalStep, totalSteps, completed, engine.ResumedFrom, engine.LastCheckpoint, taken);
+    }
+
+    /// <summary>
+    /// One optimizer step over the next <paramref name="examplesPerStep"/> examples of the epoch's order: this rank's
+    /// micro-batches through the engine, the step, the trainer state moved on, a checkpoint when one is due.
+    /// </summary>
+    private SftProgress TrainStep(TrainingEngine engine, IReadOnlyList<SftExample> examples, TrainerState state, int examplesPerStep)
+    {
+        var o = Options;
+        var device = _model.lm_head.weight!.device;
+        var meter = new ThroughputMeter();
+        var order = SftDataOrder.ForEpoch(examples.Count, o.Seed, state.Epoch);
+        int start = (int)state.ExamplesConsumedInEpoch;
+        var stepExamples = order.Skip(start).Take(examplesPerStep).Select(i => examples[i]).ToList();
+        long supervised = stepExamples.Sum(e => (long)e.SupervisedTokens);
+        engine.SchedulerStep = (int)state.GlobalStep;
+        double lr = engine.LearningRate;
+
+        double loss = 0;
+        long tokens = 0;
+        // Per-micro-batch normalisation divides by the micro-batches of the whole (global) step, so that the
+        // gradients summed over ranks equal the single-process step's.
+        int microBatchesInStep = (stepExamples.Count + o.MicroBatchSize - 1) / o.MicroBatchSize;
+        foreach (var micro in DataParallelSharding.MicroBatchesOfRank(stepExamples, o.MicroBatchSize, engine.Group.Rank, engine.Group.WorldSize))
+            engine.Backward(() =>
+            {
+                var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId, PreScaling);   // freed with the micro-batch's scope
+                var microLoss = o.LossNormalization == SftLossNormalization.PerOptimizerStep
+                    ? Forward(batch, device, supervised)                        // Σ token CE / step's supervised tokens
+                    : Forward(batch, device, null) / microBatchesInStep;        // micro-batch mean CE / micro-batches in the step
+                loss += microLoss.detach().cpu().to_type(ScalarType.Float64).item<double>();
+                tokens += batch.Tokens;
+                return microLoss;
+            });
+        var result = engine.Step();
+        if (engine.IsDataParallel)
+        {
+            var totals = engine.Group.AllReduceScalars([loss, tokens]);
+            (loss, tokens) = (totals[0], (long)totals[1]);
         }
-        return new SftRunResult(state.GlobalStep, totalSteps, true, resumedFrom, lastCheckpoint, taken);
+
+        state.ExamplesConsumedInEpoch += stepExamples.Count;
+        if (state.ExamplesConsumedInEpoch >= examples.Count) { state.Epoch++; state.ExamplesConsumedInEpoch = 0; }
+        state.GlobalStep++;
+        state.LearningRate = lr;
+        if (!result.Stepped) _logger.LogWarning("SFT step {Step}: gradient norm {Norm} is not finite; step skipped.", state.GlobalStep, result.GradNorm);
+
+        var report = Report(state, loss, lr, result, tokens, supervised, meter.ElapsedSeconds);
+        state.LogHistory.Add(History(report));
+        var c = o.Checkpointing;
+        if (c.OutputDir is not null && (state.GlobalStep == state.TotalSteps || (c.SaveEverySteps > 0 && state.GlobalStep % c.SaveEverySteps == 0)))
+            report = report with { Checkpoint = engine.Save(state) };
+        return report;
     }
 
     /// <summary>One micro-batch: forward, and the summed token cross-entropy divided by
@@ -275,46 +265,4 @@ public sealed class SftTrainer
     {
         ["step"] = p.Step, ["epoch"] = p.Epoch, ["loss"] = p.Loss, ["learning_rate"] = p.LearningRate, ["grad_norm"] = p.GradNorm,
     };
-
-    /// <summary>Writes a checkpoint (data-parallel: rank 0 writes, the others wait for it; the optimizer is replicated).</summary>
-    private string Save(TrainerState state, TrainingOptimizer optimizer, ICommunicator? comm)
-    {
-        if (comm is not null && comm.Rank != 0)
-        {
-            comm.Barrier();
-            return Path.Combine(Options.Checkpointing.OutputDir!, TrainingCheckpoints.FolderPrefix + state.GlobalStep.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-        var folder = Save(state, optimizer);
-        comm?.Barrier();
-        return folder;
-    }
-
-    private string Save(TrainerState state, TrainingOptimizer optimizer)
-    {
-        state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
-        using var scope = NewDisposeScope();
-        var c = Options.Checkpointing;
-        var folder = TrainingCheckpoints.Save(c.OutputDir!,
-            new TrainingCheckpointContent(_model, _model.Config, optimizer.ExportState(), state, CopyFilesFrom: c.BaseModelFolder),
-            c.KeepLast);
-        _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "SFT checkpoint written: {Folder}.", folder);
-        return folder;
-    }
-
-    private TrainerState Resume(string folder, TrainerState expected, TrainingOptimizer optimizer)
-    {
-        var state = TrainingCheckpoints.ReadState(folder);
-        void Require(bool ok, string what)
-        {
-            if (!ok) throw new TrainingCheckpointException($"cannot resume: {what}. Use another Checkpointing.OutputDir or set Checkpointing.ResumeFromLatest = false.", folder);
-        }
-        Require(state.Trainer == TrainerName, $"written by trainer '{state.Trainer}', not '{TrainerName}'");
-        Require(state.DatasetSize == expected.DatasetSize, $"the checkpoint's run had {state.DatasetSize} examples, this one {expected.DatasetSize}");
-        Require(state.TotalSteps == expected.TotalSteps, $"the checkpoint's run had {state.TotalSteps} steps, this one {expected.TotalSteps} (batch sizes or epochs changed)");
-        Require(state.Seed == expected.Seed, $"the checkpoint's seed is {state.Seed}, this run's {expected.Seed}");
-        CheckpointLoader.Load(_model, folder);
-        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) optimizer.ImportState(file);
-        if (state.TorchRngState is { } rng) TrainingCheckpoints.RestoreTorchRng(rng);
-        return state;
-    }
 }

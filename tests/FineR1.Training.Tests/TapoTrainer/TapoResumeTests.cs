@@ -53,13 +53,15 @@ public sealed class TapoResumeTests
 
         using (var b1 = NewTrainer(3, Options(dirB.Path, saveEvery: 2)))
         {
-            Assert.Null(b1.ResumedFrom);
             b1.Step();
+            Assert.Null(b1.ResumedFrom);
             b1.Step();
             Assert.EndsWith("checkpoint-2", b1.LastCheckpoint);
         }
         // A different initial model: everything must come from the checkpoint.
         using var b2 = NewTrainer(99, Options(dirB.Path, saveEvery: 2));
+        Assert.Null(b2.ResumedFrom);                                            // the run starts with the first Train or Step call
+        Assert.Empty(b2.Train(cancellationToken: new CancellationToken(canceled: true)));   // starts (resumes) without a step
         Assert.EndsWith("checkpoint-2", b2.ResumedFrom);
         Assert.Equal(2, b2.StepCount);
         var resumed = new[] { b2.Step(), b2.Step() };
@@ -103,11 +105,15 @@ public sealed class TapoResumeTests
         // Simulate a crash after a later step's metrics line was written but before its checkpoint.
         File.AppendAllText(Path.Combine(dir.Path, "metrics.jsonl"), "{\"step\":2,\"reward/overall\":0.5}\n{\"step\":3,");
 
-        var e = Assert.Throws<TrainingCheckpointException>(() => NewTrainer(3, Options(dir.Path, saveEvery: 1), Samples(6)));
-        Assert.Contains("samples", e.Message);
-        Assert.Contains("checkpoint-1", e.Message);
+        using (var other = NewTrainer(3, Options(dir.Path, saveEvery: 1), Samples(6)))
+        {
+            var e = Assert.Throws<TrainingCheckpointException>(() => other.Step());
+            Assert.Contains("samples", e.Message);
+            Assert.Contains("checkpoint-1", e.Message);
+        }
 
         using var resumed = NewTrainer(3, Options(dir.Path, saveEvery: 1));
+        resumed.Train(cancellationToken: new CancellationToken(canceled: true));
         Assert.Equal(1, resumed.StepCount);
         var lines = File.ReadAllLines(Path.Combine(dir.Path, "metrics.jsonl"));
         Assert.Single(lines);
@@ -128,6 +134,7 @@ public sealed class TapoResumeTests
             Assert.Equal("checkpoint-1", Path.GetFileName(t.LastCheckpoint));
         }
         using var resumed = NewTrainer(3, Options(dir.Path, saveEvery: 0));
+        Assert.Empty(resumed.Train(cancellationToken: new CancellationToken(canceled: true)));
         Assert.Equal(1, resumed.StepCount);
     }
 

@@ -7,6 +7,7 @@ using FineR1.Core.Modeling.Common;
 using FineR1.Core.Text.Rewards;
 using FineR1.Training.Checkpointing;
 using FineR1.Training.Distributed;
+using FineR1.Training.Engine;
 using FineR1.Training.Optimization;
 using FineR1.Training.Progress;
 using FineR1.Training.Tapo.Data;
@@ -39,12 +40,14 @@ namespace FineR1.Training.Tapo.Trainer;
 /// With <see cref="CheckpointingOptions.OutputDir"/> set, every step appends its <see cref="TapoStepMetrics"/> to
 /// <c>metrics.jsonl</c>, every <see cref="CheckpointingOptions.SaveEverySteps"/> steps a checkpoint is written, and a new
 /// trainer over the same folder continues from the newest checkpoint exactly (same prompts, sampling seeds, learning
-/// rates, optimizer moments and weights as an uninterrupted run).
+/// rates, optimizer moments and weights as an uninterrupted run) when its first <see cref="Train"/> or <see cref="Step"/>
+/// call starts the run. Optimizer, clipping, schedule, gradient synchronisation, checkpoints and metrics are the shared
+/// <see cref="TrainingEngine"/>'s.
 /// </summary>
 /// <example>
 /// <code>
 /// var options = TapoOptions.FineR1_3B();
-/// options.Checkpointing.OutputDir = "runs/tapo";                 // resumes from runs/tapo/checkpoint-* if present
+/// options.Checkpointing.OutputDir = "runs/tapo";                 // Train resumes from runs/tapo/checkpoint-* if present
 /// using var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer), samples, options);
 /// trainer.Train(new Progress&lt;TapoStepMetrics&gt;(Console.WriteLine), cancellationToken);   // or: one trainer.Step() at a time
 /// </code>
@@ -60,18 +63,15 @@ public sealed class TapoTrainer : IDisposable
     private readonly Qwen2_5_VLForConditionalGeneration? _reference;
     private readonly TapoPromptEncoder _encoder;
     private readonly IReadOnlyList<TapoSample> _samples;
-    private readonly TapoRolloutEngine _engine;
+    private readonly TapoRolloutEngine _rollout;
     private TapoPromptLoader _loader;
     private readonly List<Dictionary<string, double>> _logHistory = [];
-    private readonly MetricsJsonlWriter? _metrics;
     private double _lastLearningRate;
-    private readonly TrainingOptimizer _optimizer;
-    private int _schedulerStep;
     private int _promptCounter;
-    // Data parallelism (null: one process). _group is the synchronizer's communicator, or a group of one.
-    private readonly IGradientSynchronizer? _sync;
-    private readonly ICommunicator _group;
-    private bool _replicasAligned;
+    // The shared training-step core: optimizer, clipping, schedule, gradient synchronisation, checkpoints, metrics.
+    private readonly TrainingEngine _training;
+    // The data-parallel group (the synchronizer's communicator, or a group of one).
+    private ICommunicator Group => _training.Group;
 
     /// <summary>Creates the trainer; <paramref name="model"/> must be on its training device with weights loaded.</summary>
     /// <param name="model">The policy (trained in place).</param>
@@ -89,8 +89,6 @@ public sealed class TapoTrainer : IDisposable
     /// <param name="logger">Receives the start, each step, checkpoints and resumption (<see cref="FineR1LogEvents"/>).</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
     /// <exception cref="ArgumentException">Fewer samples than one draw; data-parallel options that cannot be honoured.</exception>
-    /// <exception cref="TrainingCheckpointException">The newest checkpoint in <see cref="CheckpointingOptions.OutputDir"/>
-    /// belongs to another run (trainer, dataset size, seed, batch sizes or epochs differ) or is damaged.</exception>
     public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
         TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, IGradientSynchronizer? gradientSynchronizer = null,
         ILogger? logger = null)
@@ -101,14 +99,13 @@ public sealed class TapoTrainer : IDisposable
         _samples = samples ?? throw new ArgumentNullException(nameof(samples));
         Options = options ?? throw new ArgumentNullException(nameof(options));
         TrainingOptionsValidation.ThrowIfInvalid(new TapoOptionsValidator(), options);
-        _sync = gradientSynchronizer;
-        _group = gradientSynchronizer?.Communicator ?? new ThreadedProcessGroup(1, TimeSpan.FromMinutes(1)).Communicator(0);
-        if (_sync is not null && options.Algorithm.LossAggregation != LossAggregation.Token)
+        if (gradientSynchronizer is not null && options.Algorithm.LossAggregation != LossAggregation.Token)
             throw new ArgumentException("data-parallel TAPO supports LossAggregation.Token only (the token mean spans ranks).", nameof(options));
-        if (options.Rollout.PromptsPerDraw < _group.WorldSize)
-            throw new ArgumentException($"PromptsPerDraw ({options.Rollout.PromptsPerDraw}) must be at least the world size ({_group.WorldSize}).", nameof(options));
+        int world = gradientSynchronizer?.Communicator.WorldSize ?? 1;
+        if (options.Rollout.PromptsPerDraw < world)
+            throw new ArgumentException($"PromptsPerDraw ({options.Rollout.PromptsPerDraw}) must be at least the world size ({world}).", nameof(options));
         Reward = reward ?? new FineR1ClassificationReward();
-        _engine = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
+        _rollout = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
 
         if (options.Algorithm.UseReferenceKl) _reference = FrozenCopy(model);
@@ -118,27 +115,15 @@ public sealed class TapoTrainer : IDisposable
             model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
         model.train();
         var o = options.Optimization;
-        // EasyR1 decays every parameter (no bias/norm exclusion).
-        _optimizer = TrainingOptimizer.ForModel(model, new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon),
-            o.OptimizerStates);
-        _optimizer.LearningRate = ScheduledLearningRate(0);
-
-        var c = options.Checkpointing;
-        if (c.OutputDir is { } output)
+        _training = new TrainingEngine(model, model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
         {
-            if (c.ResumeFromLatest && TrainingCheckpoints.FindLatest(output) is { } latest)
-            {
-                Resume(latest);
-                ResumedFrom = latest;
-                _logger.LogInformation(FineR1LogEvents.TrainingCheckpointLoaded, "TAPO resumed from {Folder} at step {Step}.", latest, StepCount);
-            }
-            if (!string.IsNullOrEmpty(c.MetricsFileName) && _group.Rank == 0)
-            {
-                var path = Path.Combine(output, c.MetricsFileName);
-                MetricsJsonlWriter.TruncateAfterStep(path, StepCount);   // drop steps the checkpoint does not contain
-                _metrics = new MetricsJsonlWriter(path);
-            }
-        }
+            TrainerName = TrainerName,
+            AdamW = new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon),   // EasyR1 decays every parameter
+            OptimizerStates = o.OptimizerStates,
+            MaxGradNorm = o.MaxGradNorm,
+            LearningRateSchedule = ScheduledLearningRate,
+            Checkpointing = options.Checkpointing,
+        }, gradientSynchronizer, _logger);
     }
 
     private readonly ILogger _logger;
@@ -160,23 +145,24 @@ public sealed class TapoTrainer : IDisposable
 
     /// <summary>The optimizer (AnyPrecisionAdamW over every trainable parameter, tied weights once; see
     /// <see cref="TapoOptimizationOptions.OptimizerStates"/>).</summary>
-    public TrainingOptimizer Optimizer => _optimizer;
+    public TrainingOptimizer Optimizer => _training.Optimizer;
 
     /// <summary>Names of the parameters TAPO trains (set from <see cref="TapoOptimizationOptions.FreezeVisionTower"/> at construction).</summary>
-    public IReadOnlyList<string> TrainableParameterNames => _optimizer.Names;
+    public IReadOnlyList<string> TrainableParameterNames => _training.Names;
 
-    /// <summary>The checkpoint folder this trainer continued from, or null for a fresh run.</summary>
-    public string? ResumedFrom { get; private set; }
+    /// <summary>The checkpoint folder this trainer continued from (known once the first <see cref="Train"/> or
+    /// <see cref="Step"/> call has started the run), or null for a fresh run.</summary>
+    public string? ResumedFrom => _training.ResumedFrom;
 
-    /// <summary>The newest checkpoint written by this trainer, or null.</summary>
-    public string? LastCheckpoint { get; private set; }
+    /// <summary>The newest checkpoint written (or resumed from) by this trainer, or null.</summary>
+    public string? LastCheckpoint => _training.LastCheckpoint;
 
     /// <summary>Test hook: replaces rollout generation for one draw (its prompts and sampling seed → rollouts), e.g. to
     /// replay another run's responses.</summary>
     internal Func<IReadOnlyList<PreparedTapoPrompt>, ulong, IReadOnlyList<TapoRollout>>? GenerateRollouts { get; set; }
 
     /// <summary>The rollout engine (for <see cref="GenerateRollouts"/> hooks that wrap it).</summary>
-    internal TapoRolloutEngine RolloutEngine => _engine;
+    internal TapoRolloutEngine RolloutEngine => _rollout;
 
     /// <summary>Test hook: the training batch with its old and negative-image log-probs, before the update.</summary>
     internal Action<IReadOnlyList<TapoRollout>, Tensor, Tensor>? BatchPrepared { get; set; }
@@ -186,40 +172,36 @@ public sealed class TapoTrainer : IDisposable
     /// <paramref name="progress"/>. A cancellation seen between steps writes a checkpoint
     /// (<see cref="CheckpointingOptions.SaveOnCancel"/>, when an output folder is set) and returns the steps run so far;
     /// one seen inside a step (rollout or update loop) throws <see cref="OperationCanceledException"/> as
-    /// <see cref="Step"/> does, and the run resumes from the last checkpoint.
+    /// <see cref="Step"/> does, and the run resumes from the last checkpoint. The first call of a trainer starts the run:
+    /// it continues from the newest checkpoint in <see cref="CheckpointingOptions.OutputDir"/> when
+    /// <see cref="CheckpointingOptions.ResumeFromLatest"/> is on (see <see cref="ResumedFrom"/>).
     /// </summary>
     /// <returns>The metrics of the steps this call ran.</returns>
+    /// <exception cref="TrainingCheckpointException">The newest checkpoint belongs to another run (trainer, dataset size,
+    /// seed, batch sizes or epochs differ) or is damaged.</exception>
     public IReadOnlyList<TapoStepMetrics> Train(IProgress<TapoStepMetrics>? progress = null, CancellationToken cancellationToken = default)
     {
+        EnsureStarted();
         var taken = new List<TapoStepMetrics>();
-        while (StepCount < TotalSteps)
+        _training.RunSteps(TotalSteps, () => StepCount, () =>
         {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                var c = Options.Checkpointing;
-                bool saved = Path.GetFileName(LastCheckpoint ?? ResumedFrom) == TrainingCheckpoints.FolderPrefix + StepCount;
-                if (c.OutputDir is not null && c.SaveOnCancel && !saved) SaveCheckpoint();
-                break;
-            }
             var metrics = Step(cancellationToken);
             taken.Add(metrics);
             progress?.Report(metrics);
-        }
+        }, CheckpointState, cancellationToken);
         return taken;
     }
 
-    /// <summary>Runs one RL step (rollout, log-probs, update) and returns its metrics.</summary>
+    /// <summary>Runs one RL step (rollout, log-probs, update) and returns its metrics; the first call starts the run as
+    /// <see cref="Train"/> does (resume included).</summary>
     /// <exception cref="InvalidOperationException">Dynamic sampling hit its draw limit.</exception>
+    /// <exception cref="TrainingCheckpointException">The newest checkpoint belongs to another run or is damaged.</exception>
     public TapoStepMetrics Step(CancellationToken cancellationToken = default)
     {
+        EnsureStarted();
         var prompts = new List<PreparedTapoPrompt>();
         try
         {
-            if (_sync is not null && !_replicasAligned)   // replicas start identical (DDP broadcasts the whole model too)
-            {
-                DataParallelSharding.BroadcastParameters(_group, _model.UniqueParameters().Select(p => p.Parameter).ToList());
-                _replicasAligned = true;
-            }
             var clock = Stopwatch.StartNew();
             var (batch, globalIndex, globalRows, draws, generated, groupsGenerated, groupsKept, generatedAccuracy, generatedReward) = CollectBatch(prompts, cancellationToken);
             var rolloutSeconds = clock.Elapsed.TotalSeconds;
@@ -252,13 +234,13 @@ public sealed class TapoTrainer : IDisposable
             var update = Update(batch, globalIndex, globalRows, responseIds, responseMask, maskF, oldLogProbs, augLogProbs, refLogProbs, advantages, cancellationToken);
             var updateSeconds = clock.Elapsed.TotalSeconds;
 
-            double lr = _optimizer.LearningRate;
-            _optimizer.LearningRate = ScheduledLearningRate(++_schedulerStep);
+            double lr = _training.LearningRate;
+            _training.AdvanceSchedule();
             StepCount++;
             // Batch statistics over all ranks' rows (sums, then divided by the global row count).
-            var sums = _group.AllReduceScalars([batch.Sum(r => r.Score.Overall), batch.Sum(r => r.Score.Accuracy), batch.Sum(r => r.Score.Format),
+            var sums = Group.AllReduceScalars([batch.Sum(r => r.Score.Overall), batch.Sum(r => r.Score.Accuracy), batch.Sum(r => r.Score.Format),
                 batch.Sum(r => (double)r.ResponseIds.Length), batch.Count(r => r.FinishReason == FinishReason.Length)]);
-            int maxLength = (int)_group.AllGatherScalars([batch.Count == 0 ? 0 : batch.Max(r => r.ResponseIds.Length)]).Max(v => v[0]);
+            int maxLength = (int)Group.AllGatherScalars([batch.Count == 0 ? 0 : batch.Max(r => r.ResponseIds.Length)]).Max(v => v[0]);
             var metrics = update with
             {
                 Step = StepCount,
@@ -281,7 +263,7 @@ public sealed class TapoTrainer : IDisposable
             };
             _lastLearningRate = lr;
             _logHistory.Add(metrics.ToLogHistory());
-            _metrics?.Write(metrics.ToMetrics());
+            _training.WriteMetrics(metrics.ToMetrics());
             var every = Options.Checkpointing.SaveEverySteps;
             if (Options.Checkpointing.OutputDir is not null && every > 0 && StepCount % every == 0) SaveCheckpoint();
             _logger.LogInformation(FineR1LogEvents.TrainingStep,
@@ -301,7 +283,7 @@ public sealed class TapoTrainer : IDisposable
         CollectBatch(List<PreparedTapoPrompt> prompts, CancellationToken cancellationToken)
     {
         var a = Options.Algorithm;
-        var accumulator = new DistributedDynamicBatch<TapoRollout>(_group, Options.Rollout.RolloutBatchSize, a.MaxDynamicSamplingTries,
+        var accumulator = new DistributedDynamicBatch<TapoRollout>(Group, Options.Rollout.RolloutBatchSize, a.MaxDynamicSamplingTries,
             a.FilterAccuracyLow, a.FilterAccuracyHigh);
         int generated = 0, groups = 0;
         double correct = 0, reward = 0;
@@ -311,12 +293,12 @@ public sealed class TapoTrainer : IDisposable
             var indices = _loader.Next();
             int first = _promptCounter;
             _promptCounter += indices.Count;
-            var (start, count) = DataParallelSharding.BlockOfRank(indices.Count, _group.Rank, _group.WorldSize).GetOffsetAndLength(indices.Count);
+            var (start, count) = DataParallelSharding.BlockOfRank(indices.Count, Group.Rank, Group.WorldSize).GetOffsetAndLength(indices.Count);
             var draw = Enumerable.Range(start, count).Select(k => _encoder.Encode(_samples[indices[k]], $"p{first + k}")).ToList();
             prompts.AddRange(draw);
             // Rank 0 samples with the single-process seed; other ranks with distinct seeds derived from it.
-            ulong seed = unchecked(SamplingSeed(_promptCounter) + (ulong)_group.Rank * 0x9E3779B97F4A7C15UL);
-            var rollouts = draw.Count == 0 ? [] : GenerateRollouts?.Invoke(draw, seed) ?? _engine.Generate(draw, seed);
+            ulong seed = unchecked(SamplingSeed(_promptCounter) + (ulong)Group.Rank * 0x9E3779B97F4A7C15UL);
+            var rollouts = draw.Count == 0 ? [] : GenerateRollouts?.Invoke(draw, seed) ?? _rollout.Generate(draw, seed);
             generated += rollouts.Count;
             groups += draw.Count;
             correct += rollouts.Sum(r => r.Score.Accuracy);
@@ -325,7 +307,7 @@ public sealed class TapoTrainer : IDisposable
         }
         while (!accumulator.IsComplete);
         var (rows, globalRows) = accumulator.TakeBatch();
-        var totals = _group.AllReduceScalars([generated, groups, correct, reward]);
+        var totals = Group.AllReduceScalars([generated, groups, correct, reward]);
         return (rows.Select(r => r.Row).ToList(), rows.Select(r => r.GlobalIndex).ToArray(), globalRows, accumulator.Tries,
             (int)totals[0], (int)totals[1], accumulator.GroupCount, totals[2] / totals[0], totals[3] / totals[0]);
     }
@@ -335,7 +317,7 @@ public sealed class TapoTrainer : IDisposable
         int rows = batch.Count, width = rows == 0 ? 0 : batch.Max(r => r.ResponseIds.Length);
         var ids = new long[rows * width];
         var mask = new long[rows * width];
-        Array.Fill(ids, _engine.PadTokenId);
+        Array.Fill(ids, _rollout.PadTokenId);
         for (int r = 0; r < rows; r++)
             for (int i = 0; i < batch[r].ResponseIds.Length; i++)
             {
@@ -363,7 +345,7 @@ public sealed class TapoTrainer : IDisposable
             .Select(i => new LogProbRow(batch[i].Prompt.PromptIds, batch[i].Prompt.Pixels(image(batch[i])), batch[i].Prompt.GridThw)).ToList();
         long used = Enumerable.Range(start, count).Max(i => batch[i].ResponseIds.Length);
         var logp = TapoLogProbs.Compute(model, rows, ids.narrow(0, start, count).narrow(1, 0, used),
-            mask.narrow(0, start, count).narrow(1, 0, used), Options.Rollout.Temperature, _engine.PadTokenId);
+            mask.narrow(0, start, count).narrow(1, 0, used), Options.Rollout.Temperature, _rollout.PadTokenId);
         return used == width ? logp : nn.functional.pad(logp, [0, width - used]);
     }
 
@@ -391,35 +373,35 @@ public sealed class TapoTrainer : IDisposable
                 if (miniEnd < 0) miniEnd = batch.Count;
                 int miniRows = miniEnd - miniStart;
                 double share = 0, localTokens = 0;
-                if (_sync is not null)
+                if (_training.IsDataParallel)
                 {
                     localTokens = miniRows == 0 ? 0 : maskF.narrow(0, miniStart, miniRows).sum().ToDouble();
-                    share = DataParallelSharding.TokenMeanShare(_group, (long)localTokens);
+                    share = DataParallelSharding.TokenMeanShare(Group, (long)localTokens);
                 }
                 var micros = GradientAccumulation.MicroBatches(miniRows, o.MicroBatchSize);
                 foreach (var local in micros)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    using var scope = NewDisposeScope();
-                    var (s, c) = local.GetOffsetAndLength(miniRows);
-                    var range = (miniStart + s)..(miniStart + s + c);
-                    var logp = MicroLogProbs(_model, batch, ids, mask, range, r => r.Row.LogProbImage, width);
-                    var r = TapoObjective.Compute(new TapoMicroBatch(logp, oldLogProbs[range], advantages[range], maskF[range], augLogProbs[range],
-                        refLogProbs?[range]),
-                        Options.Algorithm);
-                    var loss = _sync is null ? r.Loss / micros.Count : r.Loss * (share * maskF[range].sum().ToDouble() / localTokens);
-                    loss.backward();
-                    pg += r.PolicyLoss; kl += r.KlPrcp; ent += r.OriEntropy; augEnt += r.AugEntropy;
-                    ppoKl += r.PolicyMetrics.PpoKl; clipHi += r.PolicyMetrics.ClipFractionHigher; clipLo += r.PolicyMetrics.ClipFractionLower;
-                    micro++;
+                    _training.Backward(() =>
+                    {
+                        var (s, c) = local.GetOffsetAndLength(miniRows);
+                        var range = (miniStart + s)..(miniStart + s + c);
+                        var logp = MicroLogProbs(_model, batch, ids, mask, range, r => r.Row.LogProbImage, width);
+                        var r = TapoObjective.Compute(new TapoMicroBatch(logp, oldLogProbs[range], advantages[range], maskF[range], augLogProbs[range],
+                            refLogProbs?[range]),
+                            Options.Algorithm);
+                        pg += r.PolicyLoss; kl += r.KlPrcp; ent += r.OriEntropy; augEnt += r.AugEntropy;
+                        ppoKl += r.PolicyMetrics.PpoKl; clipHi += r.PolicyMetrics.ClipFractionHigher; clipLo += r.PolicyMetrics.ClipFractionLower;
+                        micro++;
+                        return _training.IsDataParallel ? r.Loss * (share * maskF[range].sum().ToDouble() / localTokens) : r.Loss / micros.Count;
+                    });
                 }
-                _sync?.Synchronize(_optimizer.Parameters);
-                var step = GradientClipping.ClipAndStep(_optimizer.Parameters, _optimizer.Step, o.MaxGradNorm);
+                var step = _training.Step();
                 if (step.Stepped) { steps++; norms += step.GradNorm; } else skipped++;
             }
         }
         // Micro-batch averages over all ranks' micro-batches.
-        var m = _group.AllReduceScalars([pg, kl, ent, augEnt, ppoKl, clipHi, clipLo, micro]);
+        var m = Group.AllReduceScalars([pg, kl, ent, augEnt, ppoKl, clipHi, clipLo, micro]);
         return new TapoStepMetrics
         {
             PolicyLoss = m[0] / m[7], KlToNegative = m[1] / m[7], Entropy = m[2] / m[7], NegativeEntropy = m[3] / m[7],
@@ -438,32 +420,26 @@ public sealed class TapoTrainer : IDisposable
     /// <exception cref="InvalidOperationException">No output folder is configured.</exception>
     public string SaveCheckpoint()
     {
-        var output = Options.Checkpointing.OutputDir ?? throw new InvalidOperationException("TapoOptions.Checkpointing.OutputDir is not set.");
-        if (_group.Rank != 0)   // data-parallel: the replicas are identical; rank 0 writes, the others wait for it
-        {
-            _group.Barrier();
-            return LastCheckpoint = Path.Combine(output, TrainingCheckpoints.FolderPrefix + StepCount.ToString(CultureInfo.InvariantCulture));
-        }
+        if (Options.Checkpointing.OutputDir is null) throw new InvalidOperationException("TapoOptions.Checkpointing.OutputDir is not set.");
+        EnsureStarted();
+        return _training.Save(CheckpointState());
+    }
+
+    /// <summary>The trainer state of a checkpoint written now.</summary>
+    private TrainerState CheckpointState()
+    {
         var state = ExpectedState();
         state.GlobalStep = StepCount;
         state.Epoch = _loader.Epoch;
         state.ExamplesConsumedInEpoch = (long)_loader.Position * Options.Rollout.PromptsPerDraw;
-        state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
         state.LearningRate = _lastLearningRate;
         state.LogHistory = [.. _logHistory];
         state.Extra["loader_epoch"] = _loader.Epoch.ToString(CultureInfo.InvariantCulture);
         state.Extra["loader_position"] = _loader.Position.ToString(CultureInfo.InvariantCulture);
         state.Extra["prompt_counter"] = _promptCounter.ToString(CultureInfo.InvariantCulture);
-        state.Extra["scheduler_step"] = _schedulerStep.ToString(CultureInfo.InvariantCulture);
+        state.Extra["scheduler_step"] = _training.SchedulerStep.ToString(CultureInfo.InvariantCulture);
         state.Extra["next_sampling_seed"] = SamplingSeed(_promptCounter + Options.Rollout.PromptsPerDraw).ToString(CultureInfo.InvariantCulture);
-        using var scope = NewDisposeScope();
-        LastCheckpoint = TrainingCheckpoints.Save(output,
-            new TrainingCheckpointContent(_model, _model.Config, _optimizer.ExportState(), state,
-                CopyFilesFrom: Options.Checkpointing.BaseModelFolder),
-            Options.Checkpointing.KeepLast);
-        if (_sync is not null) _group.Barrier();
-        _logger.LogInformation(FineR1LogEvents.TrainingCheckpointSaved, "TAPO checkpoint written: {Folder}.", LastCheckpoint);
-        return LastCheckpoint;
+        return state;
     }
 
     /// <summary>The run-identifying fields a checkpoint must match to be resumed.</summary>
@@ -481,36 +457,29 @@ public sealed class TapoTrainer : IDisposable
         return state;
     }
 
-    private void Resume(string folder)
+    /// <summary>
+    /// Starts the run on the first <see cref="Train"/>, <see cref="Step"/> or <see cref="SaveCheckpoint"/> call: resumes
+    /// from the newest checkpoint (<see cref="CheckpointingOptions.ResumeFromLatest"/>) with the LR schedule, prompt loader,
+    /// prompt counter, step count and log history it recorded, aligns data-parallel replicas, opens the metrics file.
+    /// </summary>
+    private void EnsureStarted()
     {
-        var state = TrainingCheckpoints.ReadState(folder);
-        var expected = ExpectedState();
-        void Require(bool ok, string what)
+        if (_training.Started) return;
+        int loaderEpoch = 0, loaderPosition = 0, promptCounter = 0, schedulerStep = 0;
+        var state = _training.Start(ExpectedState(), "samples", (state, folder) =>
         {
-            if (!ok) throw new TrainingCheckpointException(
-                $"cannot resume: {what}. Use another Checkpointing.OutputDir or set Checkpointing.ResumeFromLatest = false.", folder);
-        }
-        Require(state.Trainer == TrainerName, $"written by trainer '{state.Trainer}', not '{TrainerName}'");
-        Require(state.DatasetSize == expected.DatasetSize, $"the checkpoint's run had {state.DatasetSize} samples, this one {expected.DatasetSize}");
-        Require(state.Seed == expected.Seed, $"the checkpoint's seed is {state.Seed}, this run's {expected.Seed}");
-        Require(state.TotalSteps == expected.TotalSteps, $"the checkpoint's run had {state.TotalSteps} steps, this one {expected.TotalSteps} (batch sizes or epochs changed)");
-        foreach (var key in new[] { "prompts_per_draw", "rollout_batch_size" })
-            Require(state.Extra.GetValueOrDefault(key) == expected.Extra[key], $"{key} was {state.Extra.GetValueOrDefault(key) ?? "missing"}, this run's {expected.Extra[key]}");
-        int Extra(string key)
-        {
-            Require(state.Extra.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
-                $"trainer_state.json has no valid extra.{key}");
-            return int.Parse(state.Extra[key], CultureInfo.InvariantCulture);
-        }
-        int loaderEpoch = Extra("loader_epoch"), loaderPosition = Extra("loader_position"), promptCounter = Extra("prompt_counter"), schedulerStep = Extra("scheduler_step");
-
-        CheckpointLoader.Load(_model, folder);
-        using (var file = TrainingCheckpoints.OpenOptimizerState(folder)) _optimizer.ImportState(file);
-        _schedulerStep = schedulerStep;
-        _optimizer.LearningRate = ScheduledLearningRate(schedulerStep);
+            int Extra(string key)
+            {
+                TrainingEngine.RequireCheckpoint(state.Extra.TryGetValue(key, out var text) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+                    $"trainer_state.json has no valid extra.{key}", folder);
+                return int.Parse(state.Extra[key], CultureInfo.InvariantCulture);
+            }
+            (loaderEpoch, loaderPosition, promptCounter, schedulerStep) = (Extra("loader_epoch"), Extra("loader_position"), Extra("prompt_counter"), Extra("scheduler_step"));
+        });
+        if (state is null) return;
+        _training.SchedulerStep = schedulerStep;
         _loader = new TapoPromptLoader(_samples.Count, Options.Rollout.PromptsPerDraw, Options.Rollout.Seed, loaderEpoch, loaderPosition);
         _promptCounter = promptCounter;
-        if (state.TorchRngState is { } rng) TrainingCheckpoints.RestoreTorchRng(rng);
         StepCount = checked((int)state.GlobalStep);
         _lastLearningRate = state.LearningRate;
         _logHistory.AddRange(state.LogHistory);
@@ -552,8 +521,6 @@ public sealed class TapoTrainer : IDisposable
     public void Dispose()
     {
         _reference?.Dispose();
-        _metrics?.Dispose();
-        _optimizer.Dispose();
-        if (_sync is null) _group.Dispose();
+        _training.Dispose();
     }
 }
