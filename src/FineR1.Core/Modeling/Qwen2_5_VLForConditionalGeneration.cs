@@ -87,6 +87,23 @@ public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module, IVisionLangu
             if (!(Config.Text.TieWordEmbeddings && name == "lm_head.weight")) yield return (name, p);
     }
 
+    /// <summary>
+    /// Chooses the attention kernel of every decoder and vision attention module by name (HF <c>attn_implementation</c>):
+    /// <see cref="AttentionImplementations.Sdpa"/> (default), <see cref="AttentionImplementations.Eager"/>, or a name
+    /// given to <see cref="AttentionImplementations.Register"/>. The name in use is <see cref="AttentionImplementation"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No kernel has that name.</exception>
+    public void SetAttentionImplementation(string name)
+    {
+        var function = AttentionImplementations.Get(name);
+        foreach (var layer in model.language_model.layers) layer.self_attn.Attention = function;
+        foreach (var block in model.visual.blocks) block.attn.Attention = function;
+        AttentionImplementation = name;
+    }
+
+    /// <summary>Name of the attention kernel in use (<see cref="SetAttentionImplementation"/>).</summary>
+    public string AttentionImplementation { get; private set; } = AttentionImplementations.Sdpa;
+
     // ---- IVisionLanguageModel: the family-neutral contract (HF names above stay the Qwen-specific surface) ----
 
     /// <summary>HF <c>model_type</c>: <c>qwen2_5_vl</c>.</summary>
@@ -141,6 +158,7 @@ public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module, IVisionLangu
         using (no_grad())
             foreach (var (name, tensor) in copy.state_dict()) tensor.copy_(source[name]);
         foreach (var (_, p) in copy.named_parameters()) p.requires_grad = false;
+        copy.SetAttentionImplementation(AttentionImplementation);
         copy.eval();
         return copy;
     }
