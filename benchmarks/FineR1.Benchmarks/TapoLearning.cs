@@ -96,7 +96,7 @@ public static class TapoLearning
         }, new JsonSerializerOptions { WriteIndented = true }));
         using (var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer, processor), SynthTapoSamples.Load(world.Tapo), recipe))
         {
-            Console.WriteLine($"TAPO {precision} on {device}: {steps} steps, optimizer states {trainer.Optimizer.StateDType}, Kahan {trainer.Optimizer.KahanSummation}, " +
+            Console.WriteLine($"TAPO {precision} on {device}: {steps} steps, optimizer states {trainer.Optimizer!.StateDType}, Kahan {trainer.Optimizer!.KahanSummation}, " +
                               $"{trainer.TrainableParameterNames.Count} trainable tensors");
             var run = Stopwatch.StartNew();
             for (int s = 1; s <= steps; s++)

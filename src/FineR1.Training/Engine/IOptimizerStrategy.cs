@@ -7,7 +7,7 @@ namespace FineR1.Training.Engine;
 
 /// <summary>
 /// How the <see cref="TrainingEngine"/> turns accumulated local gradients into updated weights and how it saves and
-/// restores optimizer state: replicated (<see cref="ReplicatedOptimizer"/>) or ZeRO-2 sharded.
+/// restores optimizer state: replicated (<see cref="ReplicatedOptimizer"/>) or ZeRO-2 sharded (<see cref="ShardedOptimizer"/>).
 /// </summary>
 internal interface IOptimizerStrategy : IDisposable
 {

@@ -48,7 +48,7 @@ public sealed partial class TrainingEngine
             restored = TrainingCheckpoints.ReadState(latest);
             CheckSameRun(restored, expected, latest, datasetItems);
             checkState?.Invoke(restored, latest);
-            _optimizer.Load(latest, _model);
+            _optimizer.Load(latest, _model.Module);
             if (restored.TorchRngState is { } rng) TrainingCheckpoints.RestoreTorchRng(rng);
             ResumedFrom = LastCheckpoint = latest;
             LastCheckpointStep = restored.GlobalStep;
@@ -90,7 +90,9 @@ public sealed partial class TrainingEngine
     /// <summary>
     /// Collective: writes <c>checkpoint-{state.GlobalStep}</c> under <see cref="CheckpointingOptions.OutputDir"/> (the
     /// model in HF layout, the optimizer state, <paramref name="state"/> with torch's generator state) and keeps the
-    /// newest <see cref="CheckpointingOptions.KeepLast"/>. Data-parallel: rank 0 writes, the others wait for it.
+    /// newest <see cref="CheckpointingOptions.KeepLast"/>. Data-parallel: rank 0 writes the model, the others wait for it;
+    /// with <see cref="ZeroStage.Two"/> every rank also writes its optimizer shard
+    /// (<see cref="Distributed.Zero.ZeroCheckpoints"/>), and a resume on another world size re-shards.
     /// </summary>
     /// <returns>The checkpoint folder (on every rank).</returns>
     /// <exception cref="InvalidOperationException">No output folder is configured.</exception>
@@ -102,7 +104,7 @@ public sealed partial class TrainingEngine
         var folder = _optimizer.Save(output, state.GlobalStep, () =>
         {
             state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
-            return new TrainingCheckpointContent(_model, _model.Config, [], state, CopyFilesFrom: c.BaseModelFolder);
+            return new TrainingCheckpointContent(_model.Module, _config, [], state, CopyFilesFrom: c.BaseModelFolder);
         }, c.KeepLast);
         LastCheckpoint = folder;
         LastCheckpointStep = state.GlobalStep;

@@ -1,3 +1,4 @@
+using FineR1.Core.Configuration;
 using FineR1.Core.Modeling;
 using FineR1.Training.Distributed;
 using FineR1.Training.Optimization;
@@ -16,7 +17,9 @@ namespace FineR1.Training.Engine;
 /// <item><see cref="Backward"/> per micro-batch: the trainer's loss, back-propagated inside its own dispose scope;</item>
 /// <item><see cref="Step"/>: the gradient-synchronisation hook (<see cref="IGradientSynchronizer"/>, where data
 /// parallelism plugs in), clipping to the global norm (a non-finite norm skips the update), the AdamW update
-/// (<see cref="TrainingOptimizer"/>), zeroed gradients;</item>
+/// (<see cref="TrainingOptimizer"/>), zeroed gradients. With <see cref="ZeroStage.Two"/> the same step is ZeRO-2:
+/// reduce-scatter into per-rank gradient shards, the global norm over the shards, AdamW on this rank's shard, all-gather
+/// of the parameters;</item>
 /// <item><see cref="AdvanceSchedule"/>: the learning rate of the next scheduler step.</item>
 /// </list>
 /// Around the steps: <see cref="Start"/> (resume from the newest checkpoint, align data-parallel replicas, open the
@@ -24,7 +27,7 @@ namespace FineR1.Training.Engine;
 /// and save-on-cancel). Progress (<c>IProgress&lt;T&gt;</c>) stays with the trainer, whose report type it is.
 /// </summary>
 /// <example><code>
-/// using var engine = new TrainingEngine(model, trainable, new TrainingEngineOptions { TrainerName = "mine", AdamW = new(1e-5, 0.1) });
+/// using var engine = new TrainingEngine(model, model.Config, trainable, new TrainingEngineOptions { TrainerName = "mine", AdamW = new(1e-5, 0.1) });
 /// engine.Start(new TrainerState { Trainer = "mine", TotalSteps = 100 });
 /// foreach (var micro in microBatches) engine.Backward(() => MyLoss(micro) / microBatches.Count);
 /// var result = engine.Step();      // grad norm, stepped?
@@ -32,7 +35,8 @@ namespace FineR1.Training.Engine;
 /// </code></example>
 public sealed partial class TrainingEngine : IDisposable
 {
-    private readonly Qwen2_5_VLForConditionalGeneration _model;
+    private readonly IVisionLanguageModel _model;
+    private readonly Qwen2_5_VLConfig? _config;
     private readonly IOptimizerStrategy _optimizer;
     private readonly IGradientSynchronizer? _synchronizer;
     private readonly ICommunicator? _ownGroup;
@@ -43,21 +47,29 @@ public sealed partial class TrainingEngine : IDisposable
     /// <see cref="Qwen2_5_VLForConditionalGeneration.UniqueParameters"/> filtered by <c>requires_grad</c>) and sets the
     /// learning rate of scheduler step 0.</summary>
     /// <param name="model">The model being trained (checkpoints, resume, replica alignment).</param>
+    /// <param name="config">Written as <c>config.json</c> into checkpoints, so they load as HF model folders.</param>
     /// <param name="trainable">The parameters the optimizer updates.</param>
     /// <param name="options">Optimizer, clipping, schedule, checkpoints.</param>
     /// <param name="synchronizer">Data-parallel training over the synchronizer's ranks (null: one process).</param>
     /// <param name="logger">Receives resumption, checkpoints and cancellation (<see cref="Core.Diagnostics.FineR1LogEvents"/>).</param>
-    public TrainingEngine(Qwen2_5_VLForConditionalGeneration model, IEnumerable<(string Name, Parameter Parameter)> trainable,
+    /// <exception cref="ArgumentException">No trainable parameters, a repeated name, or parameters of several dtypes.</exception>
+    public TrainingEngine(IVisionLanguageModel model, Qwen2_5_VLConfig? config, IEnumerable<(string Name, Parameter Parameter)> trainable,
         TrainingEngineOptions options, IGradientSynchronizer? synchronizer = null, ILogger? logger = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
+        _config = config;
         ArgumentNullException.ThrowIfNull(trainable);
         Options = options ?? throw new ArgumentNullException(nameof(options));
         _synchronizer = synchronizer;
         _logger = logger ?? NullLogger.Instance;
         _displayName = options.TrainerName.ToUpperInvariant();
         Group = synchronizer?.Communicator ?? (_ownGroup = new ThreadedProcessGroup(1, TimeSpan.FromMinutes(1)).Communicator(0));
-        _optimizer = new ReplicatedOptimizer(TrainingOptimizer.Create(trainable, options.AdamW, options.OptimizerStates), synchronizer);
+        _optimizer = options.ZeroStage switch
+        {
+            ZeroStage.None => new ReplicatedOptimizer(TrainingOptimizer.Create(trainable, options.AdamW, options.OptimizerStates), synchronizer),
+            ZeroStage.Two => ShardedOptimizer.Create(trainable, Group, options.AdamW, options.OptimizerStates),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.ZeroStage, "unknown ZeRO stage."),
+        };
         SchedulerStep = 0;
     }
 
@@ -76,8 +88,12 @@ public sealed partial class TrainingEngine : IDisposable
     /// <summary>Their names, in <see cref="Parameters"/> order (also the keys of the saved optimizer state).</summary>
     public IReadOnlyList<string> Names => _optimizer.Names;
 
-    /// <summary>The replicated optimizer (its state dtype, Kahan summation, exported state).</summary>
-    public TrainingOptimizer Optimizer => ((ReplicatedOptimizer)_optimizer).Optimizer;
+    /// <summary>The replicated optimizer (its state dtype, Kahan summation, exported state); null with
+    /// <see cref="ZeroStage.Two"/>, whose state is sharded (<see cref="ZeroOptimizer"/>).</summary>
+    public TrainingOptimizer? Optimizer => (_optimizer as ReplicatedOptimizer)?.Optimizer;
+
+    /// <summary>The ZeRO-2 optimizer (layout, this rank's shard); null with <see cref="ZeroStage.None"/>.</summary>
+    public Distributed.Zero.ZeroRedundancyOptimizer? ZeroOptimizer => (_optimizer as ShardedOptimizer)?.Zero;
 
     /// <summary>Learning rate of the next <see cref="Step"/> (set from the schedule by <see cref="SchedulerStep"/>).</summary>
     public double LearningRate => _optimizer.LearningRate;

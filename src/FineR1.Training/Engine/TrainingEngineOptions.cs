@@ -1,4 +1,5 @@
 using FineR1.Training.Checkpointing;
+using FineR1.Training.Distributed;
 using FineR1.Training.Optimization;
 
 namespace FineR1.Training.Engine;
@@ -23,4 +24,8 @@ public sealed record TrainingEngineOptions
 
     /// <summary>Checkpoints, resume and metrics (<see cref="CheckpointingOptions.OutputDir"/> null = none).</summary>
     public CheckpointingOptions Checkpointing { get; init; } = new();
+
+    /// <summary>Optimizer partitioning over the synchronizer's ranks: <see cref="ZeroStage.None"/> (a whole optimizer per
+    /// rank, gradients all-reduced by the synchronizer) or <see cref="ZeroStage.Two"/> (ZeRO-2 shards).</summary>
+    public ZeroStage ZeroStage { get; init; } = ZeroStage.None;
 }

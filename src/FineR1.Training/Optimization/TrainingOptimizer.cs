@@ -70,18 +70,21 @@ public sealed class TrainingOptimizer : IDisposable
         var dtypes = list.Select(t => t.Parameter.dtype).Distinct().ToList();
         if (dtypes.Count > 1)
             throw new ArgumentException($"trainable parameters have several dtypes ({string.Join(", ", dtypes)}); train them in one dtype.", nameof(trainable));
-        var weightDType = dtypes[0];
-        bool sixteenBit = weightDType is ScalarType.BFloat16 or ScalarType.Float16;
-        var stateDType = states switch
+        var (stateDType, kahan) = StatePrecision(dtypes[0], states);
+        bool noDecay(string name) => settings.ExcludeNormsAndBiasesFromDecay && ParameterGroups.IsNoDecayName(name);
+        return new TrainingOptimizer(list.Where(t => !noDecay(t.Name)).ToList(), list.Where(t => noDecay(t.Name)).ToList(),
+            settings, stateDType, kahan);
+    }
+
+    /// <summary>The state dtype <paramref name="states"/> means for weights of <paramref name="weightDType"/>, and whether
+    /// updates are Kahan-compensated (exactly when the weights are 16-bit). Shared with the ZeRO-2 path.</summary>
+    internal static (ScalarType StateDType, bool Kahan) StatePrecision(ScalarType weightDType, OptimizerStatePrecision states) =>
+        (states switch
         {
             OptimizerStatePrecision.WeightDType => weightDType,
             OptimizerStatePrecision.Float32 => ScalarType.Float32,
             _ => throw new ArgumentOutOfRangeException(nameof(states), states, "unknown optimizer state precision."),
-        };
-        bool noDecay(string name) => settings.ExcludeNormsAndBiasesFromDecay && ParameterGroups.IsNoDecayName(name);
-        return new TrainingOptimizer(list.Where(t => !noDecay(t.Name)).ToList(), list.Where(t => noDecay(t.Name)).ToList(),
-            settings, stateDType, kahan: sixteenBit);
-    }
+        }, weightDType is ScalarType.BFloat16 or ScalarType.Float16);
 
     /// <summary><see cref="Create"/> over the parameters of <paramref name="model"/> that require grad, the tied
     /// <c>lm_head.weight</c> once (as the embedding).</summary>

@@ -55,6 +55,9 @@ public sealed class SftOptions
     /// (paper: <c>save_steps 1000</c>, i.e. never within its ~70 steps) and always at the end.</summary>
     public CheckpointingOptions Checkpointing { get; set; } = new() { SaveEverySteps = 1000 };
 
+    /// <summary>Data-parallel settings (ZeRO stage; the ranks come from <see cref="SftTrainer.GradientSynchronizer"/>).</summary>
+    public Distributed.DataParallelOptions DataParallel { get; set; } = new();
+
     /// <summary>Maximum tokens per sequence (paper: <c>cutoff_len 4096</c>).</summary>
     public int MaxLength { get; set; } = 4096;
 

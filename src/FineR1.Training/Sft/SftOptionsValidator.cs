@@ -36,6 +36,7 @@ public sealed class SftOptionsValidator : IValidateOptions<SftOptions>
         Check(Enum.IsDefined(options.LossNormalization), $"LossNormalization {options.LossNormalization} is not defined.");
         Check(options.LoggingSteps > 0, $"LoggingSteps must be > 0, got {options.LoggingSteps}.");
         errors.AddRange(CheckpointingOptionsValidator.FailuresOf(options.Checkpointing));
+        errors.AddRange(Distributed.DataParallelOptionsValidation.FailuresOf(options.DataParallel));
         if (options.Lora is null) errors.Add("Lora must not be null.");
         else if (options.Lora.Enabled)
         {

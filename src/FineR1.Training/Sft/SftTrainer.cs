@@ -83,7 +83,9 @@ public sealed class SftTrainer
     /// round-robin to the ranks (<see cref="DataParallelSharding.MicroBatchesOfRank"/>); each rank's loss is normalised over the
     /// whole global step (its supervised tokens or its micro-batches, per <see cref="SftOptions.LossNormalization"/>), the synchronizer sums the gradients between backward and clipping, and every
     /// rank steps its replica of the optimizer. The step equals the single-process step with
-    /// <c>GradientAccumulationSteps × W</c>. Rank 0 writes checkpoints and metrics; all ranks resume from them.
+    /// <c>GradientAccumulationSteps × W</c>. Rank 0 writes checkpoints and metrics; all ranks resume from them. With
+    /// <see cref="SftOptions.DataParallel"/> set to <see cref="ZeroStage.Two"/> the optimizer is ZeRO-2 (sharded over the
+    /// synchronizer's ranks, which then only lends its communicator; see docs/distributed.md).
     /// </summary>
     public IGradientSynchronizer? GradientSynchronizer { get; init; }
 
@@ -155,7 +157,7 @@ public sealed class SftTrainer
         int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps * world);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
         int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps * world;
-        using var engine = new TrainingEngine(_model, trainable, new TrainingEngineOptions
+        using var engine = new TrainingEngine(_model, _model.Config, trainable, new TrainingEngineOptions
         {
             TrainerName = TrainerName,
             AdamW = new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon, ExcludeNormsAndBiasesFromDecay: true),
@@ -163,6 +165,7 @@ public sealed class SftTrainer
             MaxGradNorm = o.MaxGradNorm,
             LearningRateSchedule = step => o.LearningRate * LearningRateSchedules.CosineWithWarmup(step, o.WarmupSteps, (int)totalSteps),
             Checkpointing = o.Checkpointing,
+            ZeroStage = o.DataParallel.ZeroStage,
         }, GradientSynchronizer, _logger);
 
         var state = new TrainerState { Trainer = TrainerName, TotalSteps = totalSteps, Seed = o.Seed, DatasetSize = examples.Count };

@@ -25,6 +25,9 @@ public sealed class TapoOptions
     /// checkpoint every 20 RL steps once it is.</summary>
     public CheckpointingOptions Checkpointing { get; set; } = new() { SaveEverySteps = 20 };
 
+    /// <summary>Data-parallel settings (ZeRO stage; the ranks come from the trainer's gradient synchronizer).</summary>
+    public Distributed.DataParallelOptions DataParallel { get; set; } = new();
+
     /// <summary>The released Fine-R1-3B recipe (the defaults).</summary>
     public static TapoOptions FineR1_3B() => new();
 

@@ -60,6 +60,7 @@ public sealed class TapoOptionsValidator : IValidateOptions<TapoOptions>
         Check(o.PpoEpochs > 0, $"Optimization.PpoEpochs must be > 0, got {o.PpoEpochs}.");
         Check(o.Epochs > 0, $"Optimization.Epochs must be > 0, got {o.Epochs}.");
         errors.AddRange(CheckpointingOptionsValidator.FailuresOf(options.Checkpointing));
+        errors.AddRange(Distributed.DataParallelOptionsValidation.FailuresOf(options.DataParallel));
         if (r.RolloutBatchSize > 0 && o.GlobalBatchSize > 0)
             Check(r.RolloutBatchSize % o.GlobalBatchSize == 0,
                 $"Rollout.RolloutBatchSize ({r.RolloutBatchSize}) must be a multiple of Optimization.GlobalBatchSize ({o.GlobalBatchSize}).");

@@ -35,7 +35,7 @@ public sealed class CliTests
         var missing = Fields(typeof(SftRunConfig), "").Concat(Fields(typeof(TapoRunConfig), ""))
             .Where(f => !doc.Contains($"`{f}`", StringComparison.Ordinal)).ToList();
         Assert.True(missing.Count == 0, "undocumented config fields: " + string.Join(", ", missing));
-        foreach (var e in new[] { typeof(SftOverlongPolicy), typeof(SftPrecision), typeof(SftLossNormalization), typeof(FineR1.Training.Optimization.OptimizerStatePrecision),
+        foreach (var e in new[] { typeof(SftOverlongPolicy), typeof(SftPrecision), typeof(SftLossNormalization), typeof(FineR1.Training.Optimization.OptimizerStatePrecision), typeof(FineR1.Training.Distributed.ZeroStage),
                      typeof(LossAggregation), typeof(KlPenalty), typeof(PositiveRolloutConditioning) })
             foreach (var name in Enum.GetNames(e))
                 Assert.Contains($"`{JsonNamingPolicy.SnakeCaseLower.ConvertName(name)}`", doc);

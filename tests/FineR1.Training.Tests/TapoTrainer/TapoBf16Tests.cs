@@ -46,8 +46,8 @@ public sealed class TapoBf16Tests
         using var trainer = new Trainer(bf16, TapoTestWorld.Encoder(), samples, o, new ScriptedReward());
         int replayed = 0;
         trainer.GenerateRollouts = (draw, _) => recorded[replayed++].Select(x => x.Rollout with { Prompt = draw[x.Prompt] }).ToList();
-        Assert.Equal(ScalarType.BFloat16, trainer.Optimizer.StateDType);              // the reference's AnyPrecisionAdamW
-        Assert.True(trainer.Optimizer.KahanSummation);
+        Assert.Equal(ScalarType.BFloat16, trainer.Optimizer!.StateDType);              // the reference's AnyPrecisionAdamW
+        Assert.True(trainer.Optimizer!.KahanSummation);
 
         for (int step = 0; step < 3; step++)
         {
@@ -58,7 +58,7 @@ public sealed class TapoBf16Tests
             Assert.True(b.OptimizerSteps == a.OptimizerSteps && b.SkippedOptimizerSteps == 0);
         }
 
-        var compensation = trainer.Optimizer.ExportState().Where(kv => kv.Key.EndsWith(".compensation", StringComparison.Ordinal))
+        var compensation = trainer.Optimizer!.ExportState().Where(kv => kv.Key.EndsWith(".compensation", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[..^".compensation".Length], kv => kv.Value.to_type(ScalarType.Float64));
         double diff2 = 0, ref2 = 0;
         foreach (var (name, p) in bf16.UniqueParameters())

@@ -139,7 +139,7 @@ public sealed class TapoResumeTests
     }
 
     private static float[][] Weights(Trainer t) =>
-        t.Optimizer.Parameters.Select(p => p.detach().to_type(ScalarType.Float32).flatten().data<float>().ToArray()).ToArray();
+        t.TrainableParameters.Select(p => p.detach().to_type(ScalarType.Float32).flatten().data<float>().ToArray()).ToArray();
 }
 
 /// <summary>Stateless reward (resume-safe): accuracy 1 when the response's character sum is even.</summary>

@@ -115,7 +115,7 @@ public sealed class TapoTrainer : IDisposable
             model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
         model.train();
         var o = options.Optimization;
-        _training = new TrainingEngine(model, model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
+        _training = new TrainingEngine(model, model.Config, model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
         {
             TrainerName = TrainerName,
             AdamW = new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon),   // EasyR1 decays every parameter
@@ -123,6 +123,7 @@ public sealed class TapoTrainer : IDisposable
             MaxGradNorm = o.MaxGradNorm,
             LearningRateSchedule = ScheduledLearningRate,
             Checkpointing = options.Checkpointing,
+            ZeroStage = options.DataParallel.ZeroStage,
         }, gradientSynchronizer, _logger);
     }
 
@@ -144,8 +145,12 @@ public sealed class TapoTrainer : IDisposable
     public int TotalSteps => Math.Max(1, _loader.BatchesPerEpoch * Options.Rollout.PromptsPerDraw / Options.Rollout.RolloutBatchSize) * Options.Optimization.Epochs;
 
     /// <summary>The optimizer (AnyPrecisionAdamW over every trainable parameter, tied weights once; see
-    /// <see cref="TapoOptimizationOptions.OptimizerStates"/>).</summary>
-    public TrainingOptimizer Optimizer => _training.Optimizer;
+    /// <see cref="TapoOptimizationOptions.OptimizerStates"/>); null with ZeRO-2 (<see cref="TapoOptions.DataParallel"/>),
+    /// whose state is sharded over the ranks.</summary>
+    public TrainingOptimizer? Optimizer => _training.Optimizer;
+
+    /// <summary>The parameters TAPO trains, each tensor once (also with ZeRO-2).</summary>
+    public IReadOnlyList<Parameter> TrainableParameters => _training.Parameters;
 
     /// <summary>Names of the parameters TAPO trains (set from <see cref="TapoOptimizationOptions.FreezeVisionTower"/> at construction).</summary>
     public IReadOnlyList<string> TrainableParameterNames => _training.Names;
