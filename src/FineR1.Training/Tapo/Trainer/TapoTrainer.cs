@@ -85,7 +85,8 @@ public sealed class TapoTrainer : IDisposable
     /// (<see cref="DataParallelSharding.BlockOfRank"/>; a group never spans ranks, so advantages are local); dynamic
     /// sampling's stopping rule and cut are global (<see cref="DistributedDynamicBatch{TRow}"/>); each mini-batch's loss
     /// is the token mean over all its rows on all ranks (<see cref="DataParallelSharding.TokenMeanShare"/>) and the
-    /// gradients are summed between backward and clipping. Rank 0 writes checkpoints and metrics.</param>
+    /// gradients are summed between backward and clipping (with <see cref="TapoOptions.DataParallel"/> at ZeRO stage 2:
+    /// reduce-scattered into per-rank shards, the optimizer sharded). Rank 0 writes checkpoints and metrics.</param>
     /// <param name="logger">Receives the start, each step, checkpoints and resumption (<see cref="FineR1LogEvents"/>).</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
     /// <exception cref="ArgumentException">Fewer samples than one draw; data-parallel options that cannot be honoured.</exception>
