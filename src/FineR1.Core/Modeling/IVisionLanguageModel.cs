@@ -72,8 +72,10 @@ public interface IVisionLanguageModel : IDisposable
 /// <param name="PixelValues">Processor output <c>[patches, patch_dim]</c> of all images in order; null = text only.</param>
 /// <param name="ImageGridThw"><c>[images, 3]</c> grids of those images.</param>
 /// <param name="LogitsToKeep">0 = logits for every position; k &gt; 0 = only the last k.</param>
+/// <param name="ImageFeatures">Instead of <paramref name="PixelValues"/>: features from <see cref="IVisionLanguageModel.GetImageFeatures"/>
+/// <c>[image_tokens, hidden]</c> of all images in order (encode an image once, score many continuations).</param>
 public sealed record VisionLanguageInputs(Tensor InputIds, Tensor? AttentionMask = null, Tensor? PixelValues = null,
-    Tensor? ImageGridThw = null, long LogitsToKeep = 0);
+    Tensor? ImageGridThw = null, long LogitsToKeep = 0, Tensor? ImageFeatures = null);
 
 /// <summary>Part of a vision-language model a parameter belongs to.</summary>
 public enum ModelPart

@@ -124,8 +124,10 @@ public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module, IVisionLangu
     CausalLMOutput IVisionLanguageModel.Forward(VisionLanguageInputs inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.PixelValues is not null && inputs.ImageFeatures is not null)
+            throw new ArgumentException("give the images as pixel values or as features, not both.", nameof(inputs));
         return forward(inputIds: inputs.InputIds, attentionMask: inputs.AttentionMask, imageGridThw: inputs.ImageGridThw,
-            pixelValues: inputs.PixelValues, logitsToKeep: inputs.LogitsToKeep);
+            pixelValues: inputs.PixelValues, imageEmbeds: inputs.ImageFeatures, logitsToKeep: inputs.LogitsToKeep);
     }
 
     Tensor IVisionLanguageModel.GetImageFeatures(Tensor pixelValues, Tensor imageGridThw) => model.GetImageFeatures(pixelValues, imageGridThw);

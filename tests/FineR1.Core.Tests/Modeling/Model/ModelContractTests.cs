@@ -28,6 +28,10 @@ public sealed class ModelContractTests
         Assert.True(ParityFixture.RelativeError(last[0, 0], logits[0, -1]) <= 1e-6);   // the head over one row instead of all
         var features = model.GetImageFeatures(fx.PixelValues(), fx.ImageGridThw());
         Assert.True(ParityFixture.RelativeError(features, fx.Tensor("vision_embeds")) <= 1e-4);
+        var fromFeatures = model.Forward(new VisionLanguageInputs(fx.Tensor("input_ids"), ImageGridThw: fx.ImageGridThw(), ImageFeatures: features)).Logits;
+        Assert.Equal(0.0, (fromFeatures - logits).abs().max().ToDouble());
+        Assert.Throws<ArgumentException>(() => model.Forward(new VisionLanguageInputs(fx.Tensor("input_ids"), PixelValues: fx.PixelValues(),
+            ImageGridThw: fx.ImageGridThw(), ImageFeatures: features)));
     }
 
     [Theory]
