@@ -29,6 +29,7 @@ public sealed class Qwen2_5_VLProcessorTests
         Assert.Equal("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|>" +
             string.Concat(Enumerable.Repeat("<|image_pad|>", 4)) + "<|vision_end|>What bird is this?<|im_end|>\n<|im_start|>assistant\n",
             Decode(inputs.InputIds));
+        Assert.Equal(30, inputs.InputIds.Length);                     // docs/processor.md's worked example
         Assert.DoesNotContain(true, inputs.AssistantMask);           // a prompt has nothing to supervise
         var prompt = inputs.ToGenerationPrompt();
         Assert.Equal(inputs.InputIds.Select(i => (long)i), prompt.TokenIds);
