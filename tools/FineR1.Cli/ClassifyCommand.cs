@@ -46,7 +46,7 @@ public static class ClassifyCommand
             // Every input is checked before the (slow) model load: images (header only), requests, then the model folder.
             foreach (var request in requests)
             {
-                ImageDecoder.ReadSize(request.ImagePath);
+                ImageDecoder.ReadSize(request.ImagePath!);   // built from a file path above
                 FineGrainedClassifier.Validate(request);
             }
             var modelDir = CliArgs.ExistingFolder("model folder", parse.GetValue(model)!);

@@ -2,6 +2,7 @@
 using System.CommandLine;
 using FineR1.Cli;
 
+DistributedTraining.CommandLine = args;   // forwarded to the ranks by `train … --nproc-per-node N`
 var root = new RootCommand("finer1: fine-grained visual recognition with Fine-R1 (Qwen2.5-VL) on .NET — classify, evaluate, train, quickstart.");
 root.Options.Add(CliOptions.Verbose);
 root.Subcommands.Add(ClassifyCommand.Create());

@@ -9,7 +9,13 @@ namespace FineR1.Cli;
 public static class CliProgress
 {
     /// <summary>The console progress is drawn on.</summary>
-    public static readonly IAnsiConsole Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Error) });
+    public static readonly IAnsiConsole Console = AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        // In a data-parallel job only rank 0 draws progress bars (N ranks share one terminal); errors still print.
+        Out = new AnsiConsoleOutput(IsSecondaryRank ? TextWriter.Null : System.Console.Error),
+    });
+
+    private static bool IsSecondaryRank => DistributedTraining.IsRank && Environment.GetEnvironmentVariable("RANK") is { } rank && rank != "0";
 
     /// <summary>Runs <paramref name="work"/> while showing its progress bars.</summary>
     public static Task<T> RunAsync<T>(Func<ProgressContext, Task<T>> work) =>

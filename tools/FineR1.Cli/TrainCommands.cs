@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FineR1.Training.Data;
+using FineR1.Training.Distributed;
 using FineR1.Training.Sft;
 using FineR1.Training.Tapo.Data;
 using FineR1.Training.Tapo.Rollout;
@@ -29,15 +30,21 @@ public static class TrainCommands
         var config = ConfigArgument();
         var noResume = NoResume();
         var command = new Command("sft", "Chain-of-thought supervised fine-tuning (the paper's Stage 1).") { config, noResume };
+        DistributedTraining.AddOptions(command);
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var file = parse.GetValue(config)!;
             var run = ConfigFile.Load<SftRunConfig>(file);
             Require(file, ("model", run.Model), ("data", run.Data));
             if (parse.GetValue(noResume)) run.Sft.Checkpointing.ResumeFromLatest = false;
+            if (DistributedTraining.LaunchIfAsked(parse, ct) is { } launched) return launched;
+            using var communicator = DistributedTraining.JoinIfRank(file, run.Device);
             using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
             using var bundle = await CliProgress.LoadModelAsync(run.Model, run.Device, run.DType, loggers, ct);
-            var trainer = new SftTrainer(bundle.Model, bundle.Tokenizer, run.Sft, loggers.CreateLogger("FineR1.Training"));
+            var trainer = new SftTrainer(bundle.Model, bundle.Tokenizer, run.Sft, loggers.CreateLogger("FineR1.Training"))
+            {
+                GradientSynchronizer = communicator is null ? null : new AllReduceGradientSynchronizer(communicator),
+            };
             var records = ShareGptDataset.Load(run.Data, run.ImageRoot ?? Path.GetDirectoryName(Path.GetFullPath(run.Data)));
             var examples = trainer.Prepare(records, run.Data);
             var result = await CliProgress.RunAsync(ctx =>
@@ -62,16 +69,20 @@ public static class TrainCommands
         var config = ConfigArgument();
         var noResume = NoResume();
         var command = new Command("tapo", "TAPO reinforcement learning with intra- and inter-class augmentation (the paper's Stage 2).") { config, noResume };
+        DistributedTraining.AddOptions(command);
         command.SetAction((parse, ct) => CliErrors.RunAsync(async () =>
         {
             var file = parse.GetValue(config)!;
             var run = ConfigFile.Load<TapoRunConfig>(file);
             Require(file, ("model", run.Model), ("data", run.Data));
             if (parse.GetValue(noResume)) run.Tapo.Checkpointing.ResumeFromLatest = false;
+            if (DistributedTraining.LaunchIfAsked(parse, ct) is { } launched) return launched;
+            using var communicator = DistributedTraining.JoinIfRank(file, run.Device);
             using var loggers = CliOptions.Loggers(parse.GetValue(CliOptions.Verbose));
             using var bundle = await CliProgress.LoadModelAsync(run.Model, run.Device, run.DType, loggers, ct);
             var samples = TapoParquetDataset.Load(run.Data);
             using var trainer = new TapoTrainer(bundle.Model, new TapoPromptEncoder(bundle.Tokenizer), samples, run.Tapo,
+                gradientSynchronizer: communicator is null ? null : new AllReduceGradientSynchronizer(communicator),
                 logger: loggers.CreateLogger("FineR1.Training"));
             await CliProgress.RunAsync(ctx =>
             {

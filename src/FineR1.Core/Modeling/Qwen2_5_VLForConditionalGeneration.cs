@@ -1,4 +1,6 @@
 using FineR1.Core.Configuration;
+using FineR1.Core.Generation;
+using FineR1.Core.Modeling.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,7 +16,7 @@ namespace FineR1.Core.Modeling;
 /// listed under both names in the state dict, as in HF). Use <see cref="UniqueParameters"/> to hand parameters to an
 /// optimizer so a tied tensor is not updated twice.
 /// </remarks>
-public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module
+public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module, IVisionLanguageModel
 {
     /// <summary>Vision tower + decoder.</summary>
     public Qwen2_5_VLModel model;
@@ -84,4 +86,84 @@ public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module
         foreach (var (name, p) in named_parameters())
             if (!(Config.Text.TieWordEmbeddings && name == "lm_head.weight")) yield return (name, p);
     }
+
+    /// <summary>
+    /// Chooses the attention kernel of every decoder and vision attention module by name (HF <c>attn_implementation</c>):
+    /// <see cref="AttentionImplementations.Sdpa"/> (default), <see cref="AttentionImplementations.Eager"/>, or a name
+    /// given to <see cref="AttentionImplementations.Register"/>. The name in use is <see cref="AttentionImplementation"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No kernel has that name.</exception>
+    public void SetAttentionImplementation(string name)
+    {
+        var function = AttentionImplementations.Get(name);
+        foreach (var layer in model.language_model.layers) layer.self_attn.Attention = function;
+        foreach (var block in model.visual.blocks) block.attn.Attention = function;
+        AttentionImplementation = name;
+    }
+
+    /// <summary>Name of the attention kernel in use (<see cref="SetAttentionImplementation"/>).</summary>
+    public string AttentionImplementation { get; private set; } = AttentionImplementations.Sdpa;
+
+    // ---- IVisionLanguageModel: the family-neutral contract (HF names above stay the Qwen-specific surface) ----
+
+    /// <summary>HF <c>model_type</c>: <c>qwen2_5_vl</c>.</summary>
+    public string ModelType => "qwen2_5_vl";
+
+    nn.Module IVisionLanguageModel.Module => this;
+
+    /// <summary>The device of the weights.</summary>
+    public Device Device => lm_head.weight!.device;
+
+    /// <summary>dtype of the weights.</summary>
+    public ScalarType DType => lm_head.weight!.dtype;
+
+    long IVisionLanguageModel.VocabSize => Config.Text.VocabSize;
+
+    int IVisionLanguageModel.ImageTokenId => Config.ImageTokenId;
+
+    CausalLMOutput IVisionLanguageModel.Forward(VisionLanguageInputs inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return forward(inputIds: inputs.InputIds, attentionMask: inputs.AttentionMask, imageGridThw: inputs.ImageGridThw,
+            pixelValues: inputs.PixelValues, logitsToKeep: inputs.LogitsToKeep);
+    }
+
+    Tensor IVisionLanguageModel.GetImageFeatures(Tensor pixelValues, Tensor imageGridThw) => model.GetImageFeatures(pixelValues, imageGridThw);
+
+    /// <summary>
+    /// <c>model.visual.merger.*</c> is the projector, the rest of <c>model.visual.*</c> the vision tower, everything else
+    /// (decoder, embeddings, <c>lm_head</c>) the language model — the split LLaMA-Factory's <c>freeze_vision_tower</c> /
+    /// <c>freeze_multi_modal_projector</c> use.
+    /// </summary>
+    public ModelPart PartOf(string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(parameterName);
+        return parameterName.StartsWith("model.visual.merger.", StringComparison.Ordinal) ? ModelPart.Projector
+            : parameterName.StartsWith("model.visual.", StringComparison.Ordinal) ? ModelPart.VisionTower
+            : ModelPart.LanguageModel;
+    }
+
+    void IVisionLanguageModel.SetGradientCheckpointing(bool languageModel, bool visionTower)
+    {
+        model.language_model.GradientCheckpointing = languageModel;
+        model.visual.GradientCheckpointing = visionTower;
+    }
+
+    /// <summary>A frozen copy of the current weights (same config, device and dtype; eval mode; no grad).</summary>
+    public Qwen2_5_VLForConditionalGeneration CreateFrozenCopy()
+    {
+        // Built in place and filled with copy_ (Module.to on the tied head disposes the shared tensor in TorchSharp).
+        var copy = new Qwen2_5_VLForConditionalGeneration(Config, Device, DType);
+        var source = state_dict();
+        using (no_grad())
+            foreach (var (name, tensor) in copy.state_dict()) tensor.copy_(source[name]);
+        foreach (var (_, p) in copy.named_parameters()) p.requires_grad = false;
+        copy.SetAttentionImplementation(AttentionImplementation);
+        copy.eval();
+        return copy;
+    }
+
+    IVisionLanguageModel IVisionLanguageModel.CreateFrozenCopy() => CreateFrozenCopy();
+
+    IGenerationModel IVisionLanguageModel.CreateGenerationModel() => new Qwen2_5_VLGenerationModel(this);
 }

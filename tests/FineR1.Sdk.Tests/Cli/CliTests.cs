@@ -16,7 +16,7 @@ public sealed class CliTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>The built tool next to its own dependencies (same configuration as this test binary).</summary>
-    private static string ToolDll
+    internal static string ToolDll
     {
         get
         {

@@ -99,25 +99,3 @@ internal static class DistributedTestKit
         return a.Max(kv => (kv.Value.to_type(ScalarType.Float64) - b[kv.Key].to_type(ScalarType.Float64)).abs().max().ToDouble());
     }
 }
-
-/// <summary>
-/// Known issue (written up in docs/distributed.md): in-process ranks are threads that call torch concurrently, and on
-/// CI's 2-core machine about one run in five of a multi-rank equality test differed from the single-process step by more
-/// than its tolerance, or a rank stalled past the group's timeout, while the same test passes bit-exactly on rerun. Until
-/// the cause is found, these tests run their comparison up to three times and fail only if every attempt fails; each
-/// failed attempt is written to the test output.
-/// </summary>
-internal static class ConcurrencyFlakeRetry
-{
-    public static void Run(ITestOutputHelper output, Action attempt, int attempts = 3)
-    {
-        for (int i = 1; ; i++)
-        {
-            try { attempt(); return; }
-            catch (Exception e) when (i < attempts && e is Xunit.Sdk.XunitException or FineR1.Training.Distributed.DistributedException)
-            {
-                output.WriteLine($"attempt {i} of {attempts} failed (retried): {e.GetType().Name}: {e.Message}");
-            }
-        }
-    }
-}

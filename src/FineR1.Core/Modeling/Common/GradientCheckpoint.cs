@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -64,10 +63,15 @@ public static class GradientCheckpoint
             return function(inputs);
         }
 
-        // Gradients handed back to autograd by earlier backward calls. They cannot be disposed inside the call that
-        // returns them; autograd has copied them into its own buffers by the time it calls the next backward, so each
-        // call frees the previous ones. Bounded: at most one segment's gradients stay alive.
-        private static readonly ConcurrentQueue<Tensor> Returned = new();
+        // Gradients handed back to autograd by earlier backward calls on this thread. They cannot be disposed inside the
+        // call that returns them; autograd has taken its own reference by the time the same thread runs the next
+        // backward, so each call frees the previous ones. Bounded: at most one segment's gradients stay alive per thread.
+        // Per thread, not per process: two models trained on two threads (in-process data-parallel ranks) run backward
+        // concurrently, and a shared queue let one thread free the other's gradients before autograd had read them
+        // ("Tensor invalid -- empty handle" in TorchSharp's ApplyFunc, or silently wrong gradients).
+        [ThreadStatic] private static Queue<Tensor>? _returned;
+
+        private static Queue<Tensor> Returned => _returned ??= new Queue<Tensor>();
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {

@@ -1,4 +1,5 @@
 using FineR1.Core.Configuration;
+using FineR1.Core.Modeling.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,7 +8,7 @@ namespace FineR1.Core.Modeling.Text;
 
 /// <summary>
 /// Grouped-query self-attention of the decoder (HF <c>Qwen2_5_VLAttention</c>): q/k/v projections with bias, o_proj
-/// without, M-RoPE on q and k, optional KV cache, scaled dot-product attention with scale <c>head_dim^-0.5</c>.
+/// without, M-RoPE on q and k, optional KV cache, then <see cref="Attention"/> (scaled dot-product attention, scale <c>head_dim^-0.5</c>).
 /// </summary>
 /// <remarks>The projections are typed <c>nn.Module&lt;Tensor, Tensor&gt;</c> (an <c>nn.Linear</c> when built) so that LoRA
 /// (<see cref="FineR1.Core.Modeling.Lora.LoraLinear"/>) can wrap them in place.</remarks>
@@ -24,6 +25,10 @@ public sealed class Qwen2_5_VLAttention : nn.Module<Tensor, DecoderContext, Tens
     public nn.Module<Tensor, Tensor> v_proj;
     /// <summary>Output projection <c>[hidden, heads × head_dim]</c>, no bias.</summary>
     public nn.Module<Tensor, Tensor> o_proj;
+
+    /// <summary>The kernel (the attention seam; default libtorch SDPA): see <see cref="AttentionImplementations"/> and
+    /// <see cref="Qwen2_5_VLForConditionalGeneration.SetAttentionImplementation"/>.</summary>
+    public AttentionFunction Attention { get; set; } = AttentionImplementations.ScaledDotProduct;
 
     /// <summary>Creates the attention of decoder layer <paramref name="layerIdx"/> (its slot in the KV cache).</summary>
     public Qwen2_5_VLAttention(Qwen2_5_VLTextConfig config, int layerIdx, Device? device = null, ScalarType? dtype = null)
@@ -55,19 +60,8 @@ public sealed class Qwen2_5_VLAttention : nn.Module<Tensor, DecoderContext, Tens
 
         if (context.Cache is { } cache) (k, v) = cache.Update(_layerIdx, k, v);                         // [B, KV, S, hd]
 
-        k = RepeatKv(k, _numHeads / _numKeyValueHeads);                                                  // [B, H, S, hd]
-        v = RepeatKv(v, _numHeads / _numKeyValueHeads);
-        var attn = nn.functional.scaled_dot_product_attention(q, k, v, context.Mask, is_casual: context.IsCausal && context.Mask is null); // [B, H, T, hd]
+        var attn = Attention(q, k, v, context.Mask, context.IsCausal);                                  // [B, H, T, hd]
         var merged = attn.transpose(1, 2).reshape(batch, steps, _numHeads * _headDim);                   // [B, T, H*hd]
         return o_proj.forward(merged).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>HF <c>repeat_kv</c>: <c>[B, KV, S, hd]</c> → <c>[B, KV × groups, S, hd]</c>, each kv head repeated for its query group.</summary>
-    public static Tensor RepeatKv(Tensor x, long groups)
-    {
-        if (groups == 1) return x.alias();
-        long b = x.shape[0], kv = x.shape[1], s = x.shape[2], d = x.shape[3];
-        using var expanded = x.unsqueeze(2).expand(b, kv, groups, s, d);
-        return expanded.reshape(b, kv * groups, s, d);
     }
 }

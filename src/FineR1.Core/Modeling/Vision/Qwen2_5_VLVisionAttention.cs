@@ -19,6 +19,10 @@ public sealed class Qwen2_5_VLVisionAttention : nn.Module<Tensor, VisionAttentio
     /// <summary>Output projection <c>[hidden, hidden]</c> + bias.</summary>
     public Linear proj;
 
+    /// <summary>The kernel (the attention seam; default libtorch SDPA), called once per group of equal-length segments
+    /// with no mask: see <see cref="AttentionImplementations"/>.</summary>
+    public AttentionFunction Attention { get; set; } = AttentionImplementations.ScaledDotProduct;
+
     /// <summary>Creates the attention from the vision configuration.</summary>
     public Qwen2_5_VLVisionAttention(Qwen2_5_VLVisionConfig config, Device? device = null, ScalarType? dtype = null)
         : base(nameof(Qwen2_5_VLVisionAttention))
@@ -56,7 +60,7 @@ public sealed class Qwen2_5_VLVisionAttention : nn.Module<Tensor, VisionAttentio
         {
             long rows = count * length;
             Tensor Batch(Tensor x) => x.narrow(0, row, rows).view(count, length, _numHeads, _headDim).transpose(1, 2); // [n, H, L, hd]
-            var o = nn.functional.scaled_dot_product_attention(Batch(q), Batch(k), Batch(v));           // [n, H, L, hd]
+            var o = Attention(Batch(q), Batch(k), Batch(v), null, false);                             // [n, H, L, hd]
             outputs.Add(o.transpose(1, 2).reshape(rows, _numHeads * _headDim));                        // [n·L, hidden]
             row += rows;
         }

@@ -69,4 +69,59 @@ public sealed class GradientCheckpointTests
         o.sum().backward();
         Assert.True(allclose(plain, net.fc1.weight!.grad!, rtol: 1e-6, atol: 1e-7));
     }
+
+    /// <summary>
+    /// Regression: the gradients a checkpoint segment hands back are freed at the next backward call. They were kept in one
+    /// process-wide queue, so two threads training two models (in-process data-parallel ranks) freed each other's
+    /// gradients before autograd had read them: wrong gradients or "Tensor invalid -- empty handle".
+    /// </summary>
+    [Fact]
+    public void Threads_that_backpropagate_through_checkpoints_concurrently_get_their_own_gradients()
+    {
+        const int threads = 4, iterations = 40;
+        var nets = Enumerable.Range(0, threads).Select(_ => new TinyNet()).ToArray();   // same seed: same weights
+        Tensor Input(int thread) { using var g = new Generator((ulong)(17 + thread)); return randn([4, 6], generator: g); }
+
+        // Three checkpointed segments per graph, so one backward pass calls the checkpoint's backward three times.
+        static Tensor Forward(TinyNet net, Tensor x, bool checkpoint)
+        {
+            Tensor h = x;
+            for (int s = 0; s < 3; s++)
+            {
+                var input = h;
+                h = checkpoint ? GradientCheckpoint.Apply(xs => net.forward(xs[0]).repeat(1, 2), [input], net.parameters().ToList())
+                               : net.forward(input).repeat(1, 2);
+            }
+            return h;
+        }
+
+        static Tensor[] Gradients(TinyNet net, Tensor x, bool checkpoint)
+        {
+            net.zero_grad();
+            using (NewDisposeScope()) Forward(net, x, checkpoint).square().sum().backward();
+            return net.parameters().Select(p => p.grad!.clone()).ToArray();
+        }
+
+        var expected = Enumerable.Range(0, threads).Select(t => Gradients(nets[t], Input(t), checkpoint: false)).ToArray();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            try
+            {
+                using var x = Input(t);
+                for (int i = 0; i < iterations; i++)
+                {
+                    var actual = Gradients(nets[t], x, checkpoint: true);
+                    for (int k = 0; k < actual.Length; k++)
+                        if (!allclose(expected[t][k], actual[k], rtol: 1e-5, atol: 1e-6)) failures.Add($"thread {t} iteration {i} parameter {k}");
+                    foreach (var g in actual) g.Dispose();
+                }
+            }
+            catch (Exception e) { failures.Add($"thread {t}: {e.GetType().Name}: {e.Message}"); }
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+        Assert.Empty(failures);
+        foreach (var n in nets) n.Dispose();
+    }
 }
