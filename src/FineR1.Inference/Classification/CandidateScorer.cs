@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Generation;
 using FineR1.Core.Modeling;
 using FineR1.Core.Pipeline;
@@ -45,7 +46,7 @@ internal static class CandidateScorer
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var image = prompt.Prompt.Images[0];
-        var grid = tensor(image.GridThw, [1, 3], ScalarType.Int64);
+        var grid = VisionGrid.ToTensor([image.Grid]);
         var embeds = bundle.Model.model.visual.forward(image.PixelValues.to(bundle.DType, bundle.Device), grid.to(bundle.Device)); // [tokens, hidden]
         var scores = new double[candidates.Count];
         for (int first = 0; first < candidates.Count; first += rowsPerForward)

@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using FineR1.Core.Modeling;
 using FineR1.Training.Distributed;
 using FineR1.Training.Sft;
@@ -40,8 +41,8 @@ public sealed class SftDataParallelTests(SftSynthFixture data, ITestOutputHelper
     [InlineData(4)]
     public void Data_parallel_steps_equal_the_single_process_steps_with_the_same_global_batch(int world)
     {
-        var vocabulary = new CompactVocabulary(new SftEncoder(SftTestKit.Tokenizer, Processor, 160).EncodeAll(data.Records.Take(8).ToList()));
-        var examples = vocabulary.Apply(new SftEncoder(SftTestKit.Tokenizer, Processor, 160).EncodeAll(data.Records.Take(8).ToList()));
+        var vocabulary = new CompactVocabulary(new SftEncoder(new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), 160).EncodeAll(data.Records.Take(8).ToList()));
+        var examples = vocabulary.Apply(new SftEncoder(new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), 160).EncodeAll(data.Records.Take(8).ToList()));
         Dictionary<string, Tensor> Weights(Qwen2_5_VLForConditionalGeneration m) =>
             m.UniqueParameters().ToDictionary(p => p.Name, p => p.Parameter.detach().clone());
 
