@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using System.Diagnostics;
 using FineR1.Core.Configuration;
 using FineR1.Core.Generation;
@@ -63,7 +64,7 @@ public sealed class GenerationWorkload : IDisposable
     {
         using var scope = NewDisposeScope();
         var prompts = Enumerable.Range(0, batch).Select(_ =>
-            new GenerationPrompt(PromptIds(), [new PromptImage(randn(1024, 1176, dtype: ScalarType.BFloat16, device: Device), [1, 32, 32])])).ToList();
+            new GenerationPrompt(PromptIds(), [new PromptImage(randn(1024, 1176, dtype: ScalarType.BFloat16, device: Device), new VisionGrid(1, 32, 32))])).ToList();
         using var inputs = GenerationInputs.LeftPad(prompts, 0, Device);
         var options = new GenerationOptions
         {

@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -94,7 +95,7 @@ public static class TapoLearning
             ["groups_per_step"] = stage.GroupsPerStep, ["temperature"] = stage.Temperature, ["max_response_length"] = stage.MaxResponseLength,
             ["total_seconds"] = clock.Elapsed.TotalSeconds, ["steps"] = rows,
         }, new JsonSerializerOptions { WriteIndented = true }));
-        using (var trainer = new TapoTrainer(model, new TapoPromptEncoder(tokenizer, processor), SynthTapoSamples.Load(world.Tapo), recipe))
+        using (var trainer = new TapoTrainer(model, new TapoPromptEncoder(new Qwen2_5_VLProcessor(tokenizer, processor)), SynthTapoSamples.Load(world.Tapo), recipe))
         {
             Console.WriteLine($"TAPO {precision} on {device}: {steps} steps, optimizer states {trainer.Optimizer!.StateDType}, Kahan {trainer.Optimizer!.KahanSummation}, " +
                               $"{trainer.TrainableParameterNames.Count} trainable tensors");

@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using BenchmarkDotNet.Attributes;
 using FineR1.Core.Configuration;
 using FineR1.Core.Imaging;
@@ -55,7 +56,7 @@ public class TapoStepBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("FINER1_TAPO_BENCH_MICRO"), out var micro) && micro > 0)
             o.Optimization.MicroBatchSize = micro;
         if (Environment.GetEnvironmentVariable("FINER1_TAPO_BENCH_FREEZE_VISION") == "1") o.Optimization.FreezeVisionTower = true;
-        _trainer = new global::FineR1.Training.Tapo.Trainer.TapoTrainer(model, new TapoPromptEncoder(tokenizer, processor), samples, o);
+        _trainer = new global::FineR1.Training.Tapo.Trainer.TapoTrainer(model, processor is null ? new TapoPromptEncoder(tokenizer) : new TapoPromptEncoder(new Qwen2_5_VLProcessor(tokenizer, processor)), samples, o);
     }
 
     [Benchmark]

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using FineR1.Core.Text.Chat;
@@ -64,7 +65,7 @@ public class TokenizerBenchmarks
         _sftChat =
         [
             ChatMessage.System("You are a helpful assistant."),
-            ChatMessage.User(new ImageContent(1, 36, 36), new TextContent("What is the proper name of this bird?")),
+            ChatMessage.User(new ImageContent(new VisionGrid(1, 36, 36)), new TextContent("What is the proper name of this bird?")),
             ChatMessage.Assistant(_english[..3000]),
         ];
     }

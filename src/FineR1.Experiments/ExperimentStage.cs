@@ -209,7 +209,7 @@ public sealed class TapoStage(TapoStageOptions options) : IExperimentStage
     public StageTraining Train(StageContext context, CancellationToken cancellationToken)
     {
         var samples = SynthTapoSamples.Load(context.World.Tapo);
-        var encoder = new TapoPromptEncoder(context.Encoder.Tokenizer, context.Processor);
+        var encoder = new TapoPromptEncoder(new FineR1.Core.Processing.Qwen2_5_VLProcessor(context.Encoder.Tokenizer, context.Processor));
         var curve = new List<CurvePoint>();
         using (var trainer = new TapoTrainer(context.Model, encoder, samples, Recipe(options, context.Seed)))
         {

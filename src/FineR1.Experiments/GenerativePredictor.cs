@@ -49,9 +49,8 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
         foreach (var r in requests)
         {
             var processed = _processor.Process(r.ImagePath);
-            var g = processed.Grids[0];
             prompts.Add(new GenerationPrompt(_encoder.Prompt(_systemPrompt, true, r.Prompt).Select(i => (long)i).ToArray(),
-                [new PromptImage(processed.PixelValues, [g.T, g.H, g.W])]));
+                [new PromptImage(processed.PixelValues, processed.Grids[0])]));
         }
         var device = _model.lm_head.weight!.device;
         using var inputs = GenerationInputs.LeftPad(prompts, _options.PadTokenId, device);

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,8 +6,8 @@ namespace FineR1.Core.Generation;
 
 /// <summary>One image of a prompt, preprocessed as HF <c>Qwen2VLImageProcessor</c> does.</summary>
 /// <param name="PixelValues">Flattened patches <c>[t·h·w, 3·2·14·14]</c> (float).</param>
-/// <param name="GridThw">The patch grid (t, h, w), e.g. <c>[1, 6, 8]</c> for a 112×84 image.</param>
-public sealed record PromptImage(Tensor PixelValues, long[] GridThw);
+/// <param name="Grid">The patch grid (t, h, w), e.g. (1, 6, 8) for a 112×84 image.</param>
+public sealed record PromptImage(Tensor PixelValues, VisionGrid Grid);
 
 /// <summary>One prompt: its token ids (image placeholders included) and its images in prompt order.</summary>
 /// <param name="TokenIds">Prompt token ids.</param>
@@ -76,7 +77,7 @@ public sealed class GenerationInputs : IDisposable
         var ids = new long[rows * length];
         var mask = new long[rows * length];
         var pixels = new List<Tensor>();
-        var grids = new List<long>();
+        var grids = new List<VisionGrid>();
         for (int r = 0; r < rows; r++)
         {
             var tokens = prompts[r].TokenIds;
@@ -90,12 +91,13 @@ public sealed class GenerationInputs : IDisposable
             }
             foreach (var image in prompts[r].Images)
             {
-                if (image.GridThw is not { Length: 3 } g || g.Any(x => x < 1))
+                var g = image.Grid;
+                if (g.T < 1 || g.H < 1 || g.W < 1)
                     throw new ArgumentException($"prompt {r}: image grid must be three positive numbers (t, h, w).", nameof(prompts));
-                if (image.PixelValues.dim() != 2 || image.PixelValues.shape[0] != g[0] * g[1] * g[2])
-                    throw new ArgumentException($"prompt {r}: image pixel values [{string.Join(", ", image.PixelValues.shape)}] do not have t·h·w = {g[0] * g[1] * g[2]} rows.", nameof(prompts));
+                if (image.PixelValues.dim() != 2 || image.PixelValues.shape[0] != (long)g.T * g.H * g.W)
+                    throw new ArgumentException($"prompt {r}: image pixel values [{string.Join(", ", image.PixelValues.shape)}] do not have t·h·w = {(long)g.T * g.H * g.W} rows.", nameof(prompts));
                 pixels.Add(image.PixelValues);
-                grids.AddRange(g);
+                grids.Add(g);
             }
         }
         var target = device ?? CPU;
@@ -105,7 +107,7 @@ public sealed class GenerationInputs : IDisposable
         if (pixels.Count > 0)
         {
             pixelValues = MoveTo(cat(pixels, 0), target);
-            gridThw = MoveTo(tensor(grids.ToArray(), [pixels.Count, 3], ScalarType.Int64), target);
+            gridThw = MoveTo(VisionGrid.ToTensor(grids), target);
         }
         return new GenerationInputs(inputIds, attention, pixelValues, gridThw);
     }

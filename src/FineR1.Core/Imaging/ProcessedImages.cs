@@ -15,12 +15,12 @@ public sealed class ProcessedImages : IDisposable
     /// <summary><c>[images, 3]</c> int64: (t, h, w) per image.</summary>
     public Tensor ImageGridThw { get; private set; }
     /// <summary>Grids per image (the same numbers as <see cref="ImageGridThw"/>).</summary>
-    public IReadOnlyList<ImageGrid> Grids { get; }
+    public IReadOnlyList<VisionGrid> Grids { get; }
     /// <summary>Merge size the token counts use.</summary>
     public int MergeSize { get; }
 
     /// <summary>Wraps already-built tensors (used by <see cref="Qwen2VLImageProcessor"/>).</summary>
-    public ProcessedImages(Tensor pixelValues, Tensor imageGridThw, IReadOnlyList<ImageGrid> grids, int mergeSize)
+    public ProcessedImages(Tensor pixelValues, Tensor imageGridThw, IReadOnlyList<VisionGrid> grids, int mergeSize)
     {
         PixelValues = pixelValues; ImageGridThw = imageGridThw; Grids = grids; MergeSize = mergeSize;
     }

@@ -41,6 +41,10 @@ public sealed class Qwen2VLImageProcessor
     /// <summary>Preprocesses decoded images (rows concatenated in order).</summary>
     public ProcessedImages Process(params RgbImage[] images) => Process(images.Select(i => (i, (string?)null)).ToArray());
 
+    /// <summary>Preprocesses decoded images, naming <paramref name="sources"/> in errors (the processor's path).</summary>
+    internal ProcessedImages Process(IReadOnlyList<RgbImage> images, IReadOnlyList<string?> sources) =>
+        Process(images.Select((image, i) => (image, sources[i])).ToArray());
+
     private unsafe ProcessedImages Process((RgbImage Image, string? Source)[] images)
     {
         if (images.Length == 0) throw new ArgumentException("no images given.");
@@ -71,7 +75,7 @@ public sealed class Qwen2VLImageProcessor
             pixelValues.Dispose();
             throw;
         }
-        var gridThw = torch.tensor(grids.SelectMany(g => new long[] { g.T, g.H, g.W }).ToArray(), [grids.Length, 3], ScalarType.Int64);
+        var gridThw = VisionGrid.ToTensor(grids);
         return new ProcessedImages(pixelValues, gridThw, grids, Options.MergeSize);
     }
 
@@ -79,16 +83,16 @@ public sealed class Qwen2VLImageProcessor
     public int PatchDim => 3 * Options.TemporalPatchSize * Options.PatchSize * Options.PatchSize;
 
     /// <summary>The size an image of <paramref name="width"/>×<paramref name="height"/> is resized to, and its grid.</summary>
-    public (int Height, int Width, ImageGrid Grid) PlanResize(int height, int width, string? source = null)
+    public (int Height, int Width, VisionGrid Grid) PlanResize(int height, int width, string? source = null)
     {
         var (h, w) = SmartResize.Compute(height, width, Options.Factor, Options.MinPixels, Options.MaxPixels, source);
-        return (h, w, new ImageGrid(1, h / Options.PatchSize, w / Options.PatchSize));
+        return (h, w, new VisionGrid(1, h / Options.PatchSize, w / Options.PatchSize));
     }
 
     /// <summary>
     /// Resizes and normalises one image and returns its patches as a flat row-major <c>[patches, 1176]</c> array.
     /// </summary>
-    public unsafe (float[] Values, ImageGrid Grid) Patchify(RgbImage image, string? source = null)
+    public unsafe (float[] Values, VisionGrid Grid) Patchify(RgbImage image, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         var (h, w, grid) = PlanResize(image.Height, image.Width, source);
@@ -99,7 +103,7 @@ public sealed class Qwen2VLImageProcessor
     }
 
     // Writes grid.PatchCount rows of PatchDim floats at dst from an image already resized to the grid.
-    private unsafe void WritePatches(RgbImage resized, ImageGrid grid, float* dst)
+    private unsafe void WritePatches(RgbImage resized, VisionGrid grid, float* dst)
     {
         int ps = Options.PatchSize, ms = Options.MergeSize, tps = Options.TemporalPatchSize;
         int patchArea = ps * ps, cols = PatchDim, w = resized.Width;

@@ -7,6 +7,7 @@ using FineR1.Core.Hosting;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using FineR1.Core.Native;
+using FineR1.Core.Processing;
 using FineR1.Core.Text.Chat;
 using FineR1.Core.Text.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -36,11 +37,13 @@ public sealed class FineR1Model : IDisposable
     public Qwen2_5_VLForConditionalGeneration Model { get; }
     /// <summary>The Qwen tokenizer (Qwen2.5-VL's added tokens).</summary>
     public QwenTokenizer Tokenizer { get; }
-    /// <summary>Qwen2.5-VL's chat template over <see cref="Tokenizer"/>.</summary>
-    public QwenChatTemplate ChatTemplate { get; }
-    /// <summary>The image processor (default: the <see cref="Qwen2VLImageProcessorOptions.FineR1Evaluation"/> preset).</summary>
-    public Qwen2VLImageProcessor ImageProcessor { get; }
-    /// <summary>Builds generation prompts (chat + image) for this bundle.</summary>
+    /// <summary>Turns chats and images into model inputs (the chat template and the image processor below).</summary>
+    public Qwen2_5_VLProcessor Processor { get; }
+    /// <summary>Qwen2.5-VL's chat template over <see cref="Tokenizer"/> (the <see cref="Processor"/>'s).</summary>
+    public QwenChatTemplate ChatTemplate => Processor.ChatTemplate;
+    /// <summary>The image processor (default: the <see cref="Qwen2VLImageProcessorOptions.FineR1Evaluation"/> preset; the <see cref="Processor"/>'s).</summary>
+    public Qwen2VLImageProcessor ImageProcessor => Processor.ImageProcessor;
+    /// <summary>Builds the evaluation's generation prompts (image + text) with <see cref="Processor"/>.</summary>
     public VisionPromptBuilder Prompts { get; }
     /// <summary>The model wrapped for <see cref="SequenceGenerator"/> (images through <c>model.model.visual</c>).</summary>
     public Qwen2_5_VLGenerationModel GenerationModel { get; }
@@ -61,9 +64,8 @@ public sealed class FineR1Model : IDisposable
         Config = model.Config;
         Model = model;
         Tokenizer = tokenizer;
-        ImageProcessor = imageProcessor ?? new Qwen2VLImageProcessor(Qwen2VLImageProcessorOptions.FineR1Evaluation);
-        ChatTemplate = new QwenChatTemplate(tokenizer, ImageProcessor.Options.MergeSize);
-        Prompts = new VisionPromptBuilder(ChatTemplate, ImageProcessor);
+        Processor = new Qwen2_5_VLProcessor(tokenizer, imageProcessor ?? new Qwen2VLImageProcessor(Qwen2VLImageProcessorOptions.FineR1Evaluation));
+        Prompts = new VisionPromptBuilder(Processor);
         GenerationModel = new Qwen2_5_VLGenerationModel(model);
         model.eval();
     }

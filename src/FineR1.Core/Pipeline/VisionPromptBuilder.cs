@@ -1,5 +1,6 @@
 using FineR1.Core.Generation;
 using FineR1.Core.Imaging;
+using FineR1.Core.Processing;
 using FineR1.Core.Text.Chat;
 
 namespace FineR1.Core.Pipeline;
@@ -18,65 +19,37 @@ public sealed record VisionPrompt(GenerationPrompt Prompt, ProcessedImages Image
 }
 
 /// <summary>
-/// Turns an image and a user text into a Qwen2.5-VL generation prompt the way the Fine-R1 evaluation does (docs/method.md §3.3):
-/// one user turn <c>[image, text]</c> (image first), Qwen's default system prompt unless one is given, and the
-/// assistant generation prefix; the image block holds <c>t·h·w/4</c> <c>&lt;|image_pad|&gt;</c> tokens of its grid.
+/// The evaluation's prompt shape over <see cref="Qwen2_5_VLProcessor"/> (docs/processor.md): one user turn
+/// <c>[image, text]</c> (image first), Qwen's default system prompt unless one is given, and the assistant generation
+/// prefix.
 /// </summary>
 public sealed class VisionPromptBuilder
 {
-    private readonly QwenChatTemplate _template;
-    private readonly Qwen2VLImageProcessor _images;
+    private readonly Qwen2_5_VLProcessor _processor;
 
-    /// <summary>Creates a builder over a chat template and an image processor.</summary>
-    public VisionPromptBuilder(QwenChatTemplate template, Qwen2VLImageProcessor images)
-    {
-        _template = template ?? throw new ArgumentNullException(nameof(template));
-        _images = images ?? throw new ArgumentNullException(nameof(images));
-    }
+    /// <summary>Creates a builder over a processor.</summary>
+    public VisionPromptBuilder(Qwen2_5_VLProcessor processor) =>
+        _processor = processor ?? throw new ArgumentNullException(nameof(processor));
 
-    /// <summary>Builds the prompt for an image file.</summary>
-    /// <param name="imagePath">The image file.</param>
+    /// <summary>Builds the prompt for an image from a file, encoded bytes, a bitmap or a decoded image (<see cref="ImageInput"/>;
+    /// a path converts implicitly).</summary>
+    /// <param name="image">The image.</param>
     /// <param name="text">The user text (e.g. <c>FineR1Prompts.ClosedWorld(...)</c>).</param>
     /// <param name="systemPrompt">A system message; null gives Qwen's default "You are a helpful assistant." (as the evaluation).</param>
-    /// <exception cref="ImageProcessingException">The image is missing, empty or not decodable.</exception>
-    public VisionPrompt Build(string imagePath, string text, string? systemPrompt = null)
-    {
-        ArgumentNullException.ThrowIfNull(imagePath);
-        return Build(_images.Process(imagePath), text, systemPrompt);
-    }
-
-    /// <summary>Builds the prompt for an image from a file, encoded bytes or a bitmap (<see cref="ImageInput"/>).</summary>
     /// <exception cref="ImageProcessingException">The image is missing, empty or not decodable.</exception>
     public VisionPrompt Build(ImageInput image, string text, string? systemPrompt = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return Build(_images.Process(image), text, systemPrompt);
+        ArgumentNullException.ThrowIfNull(text);
+        var inputs = _processor.Apply([ChatMessage.User(new ImageContent(), new TextContent(text))], [image],
+            addGenerationPrompt: true, systemPrompt);
+        return new VisionPrompt(inputs.ToGenerationPrompt(), inputs.Images!, inputs.Chat);
     }
 
     /// <summary>Builds the prompt for a decoded image.</summary>
     public VisionPrompt Build(RgbImage image, string text, string? systemPrompt = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return Build(_images.Process(image), text, systemPrompt);
-    }
-
-    private VisionPrompt Build(ProcessedImages processed, string text, string? systemPrompt)
-    {
-        try
-        {
-            ArgumentNullException.ThrowIfNull(text);
-            var grid = processed.Grids[0];
-            var user = ChatMessage.User(new ImageContent(grid.T, grid.H, grid.W), new TextContent(text));
-            ChatMessage[] chat = systemPrompt is null ? [user] : [ChatMessage.System(systemPrompt), user];
-            var ids = _template.Encode(chat, addGenerationPrompt: true).InputIds;
-            var prompt = new GenerationPrompt(Array.ConvertAll(ids, i => (long)i),
-                [new PromptImage(processed.PixelValues, [grid.T, grid.H, grid.W])]);
-            return new VisionPrompt(prompt, processed, chat);
-        }
-        catch
-        {
-            processed.Dispose();
-            throw;
-        }
+        return Build(ImageInput.FromImage(image), text, systemPrompt);
     }
 }

@@ -18,7 +18,7 @@ public sealed class LanguageModelTrainer : IDisposable
 {
     private readonly Qwen2_5_VLForConditionalGeneration _model;
     private readonly Qwen2VLImageProcessor _processor;
-    private readonly Dictionary<string, (Tensor Pixels, long[] Grid)> _images = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (Tensor Pixels, VisionGrid Grid)> _images = new(StringComparer.Ordinal);
 
     /// <summary>Creates a trainer.</summary>
     /// <param name="model">The model (trained in place, on its device).</param>
@@ -96,7 +96,7 @@ public sealed class LanguageModelTrainer : IDisposable
         var mask = new long[rows * length];
         Array.Fill(labels, LanguageModelLoss.IgnoreIndex);
         var pixels = new List<Tensor>();
-        var grids = new List<long>();
+        var grids = new List<VisionGrid>();
         for (int r = 0; r < rows; r++)
         {
             var e = batch[r];
@@ -111,7 +111,7 @@ public sealed class LanguageModelTrainer : IDisposable
             {
                 var (px, grid) = Image(e.ImagePath);
                 pixels.Add(px);
-                grids.AddRange(grid);
+                grids.Add(grid);
             }
         }
         using var scope = NewDisposeScope();
@@ -119,7 +119,7 @@ public sealed class LanguageModelTrainer : IDisposable
         var attention = tensor(mask, [rows, length]).to(device);
         var target = tensor(labels, [rows, length]).to(device);
         Tensor? pixelValues = pixels.Count > 0 ? cat(pixels, 0).to(device) : null;
-        Tensor? gridThw = pixels.Count > 0 ? tensor(grids.ToArray(), [pixels.Count, 3]).to(device) : null;
+        Tensor? gridThw = pixels.Count > 0 ? VisionGrid.ToTensor(grids).to(device) : null;
         var hidden = _model.model.forward(inputIds: inputIds, attentionMask: attention, pixelValues: pixelValues,
             imageGridThw: gridThw).LastHiddenState;                                   // [B, T, H]
         var h = hidden[.., ..^1, ..].reshape(-1, hidden.shape[2]);                     // [B·(T−1), H]
@@ -138,12 +138,11 @@ public sealed class LanguageModelTrainer : IDisposable
         _images.Clear();
     }
 
-    private (Tensor Pixels, long[] Grid) Image(string path)
+    private (Tensor Pixels, VisionGrid Grid) Image(string path)
     {
         if (_images.TryGetValue(path, out var cached)) return cached;
         using var processed = _processor.Process(path);
-        var g = processed.Grids[0];
-        var entry = (processed.PixelValues.detach().clone().DetachFromDisposeScope(), new long[] { g.T, g.H, g.W });
+        var entry = (processed.PixelValues.detach().clone().DetachFromDisposeScope(), processed.Grids[0]);
         _images[path] = entry;
         return entry;
     }

@@ -1,37 +1,39 @@
+using FineR1.Core.Imaging;
+using FineR1.Core.Processing;
 using FineR1.Core.Text.Chat;
 using FineR1.Core.Text.Tokenization;
 
 namespace FineR1.Experiments.Pretraining;
 
 /// <summary>
-/// Turns captions, facts and chats into <see cref="LmExample"/>s with the real Qwen chat template (loss on the
-/// assistant turn) or as plain text (loss on every token, then <c>&lt;|endoftext|&gt;</c>).
+/// Turns captions, facts and chats into <see cref="LmExample"/>s: chats through <see cref="Qwen2_5_VLProcessor"/> (loss
+/// on the assistant turn), plain text with the tokenizer alone (loss on every token, then <c>&lt;|endoftext|&gt;</c>).
+/// Every image of the demo world has one size, so its grid is fixed and no pixels are needed to encode.
 /// </summary>
 public sealed class LmExampleEncoder
 {
     /// <summary>The instruction of a caption example's user turn.</summary>
     public const string CaptionInstruction = "Describe the object in the image.";
 
-    private readonly QwenTokenizer _tokenizer;
-    private readonly QwenChatTemplate _template;
-    private readonly ImageContent _image;
+    private readonly Qwen2_5_VLProcessor _processor;
+    private readonly VisionGrid _grid;
 
-    /// <summary>Creates an encoder for images of one fixed grid.</summary>
+    /// <summary>Creates an encoder for images of one fixed grid (1, <paramref name="imageGridH"/>, <paramref name="imageGridW"/>)
+    /// over a processor with the checkpoint's settings.</summary>
     /// <param name="tokenizer">The Qwen tokenizer.</param>
     /// <param name="imageGridH">Patch rows of every image (112 px → 8).</param>
     /// <param name="imageGridW">Patch columns of every image.</param>
     public LmExampleEncoder(QwenTokenizer tokenizer, int imageGridH, int imageGridW)
     {
-        _tokenizer = tokenizer;
-        _template = new QwenChatTemplate(tokenizer);
-        _image = new ImageContent(1, imageGridH, imageGridW);
+        _processor = new Qwen2_5_VLProcessor(tokenizer);
+        _grid = new VisionGrid(1, imageGridH, imageGridW);
     }
 
     /// <summary>The tokenizer.</summary>
-    public QwenTokenizer Tokenizer => _tokenizer;
+    public QwenTokenizer Tokenizer => _processor.Tokenizer;
 
     /// <summary>The image content every image of this encoder gets.</summary>
-    public ImageContent Image => _image;
+    public ImageContent Image => new(_grid);
 
     /// <summary>Image + <see cref="CaptionInstruction"/> → caption (loss on the caption and its <c>&lt;|im_end|&gt;</c>).</summary>
     public LmExample Caption(string imagePath, string caption) => Chat(null, imagePath, CaptionInstruction, caption);
@@ -39,7 +41,7 @@ public sealed class LmExampleEncoder
     /// <summary>Plain text, every token supervised, closed by <c>&lt;|endoftext|&gt;</c>.</summary>
     public LmExample Text(string text)
     {
-        var ids = _tokenizer.Encode(text).Append(_tokenizer.EndOfTextId).ToArray();
+        var ids = Tokenizer.Encode(text).Append(Tokenizer.EndOfTextId).ToArray();
         return new LmExample(ids, ids.Select(i => (long)i).ToArray(), null);
     }
 
@@ -50,11 +52,8 @@ public sealed class LmExampleEncoder
     /// <param name="assistant">The target.</param>
     public LmExample Chat(string? system, string? imagePath, string user, string assistant)
     {
-        var messages = new List<ChatMessage>();
-        if (system is not null) messages.Add(ChatMessage.System(system));
-        messages.Add(UserMessage(imagePath is not null, user));
-        messages.Add(ChatMessage.Assistant(assistant));
-        var enc = _template.Encode(messages);
+        var enc = _processor.Encode([UserMessage(imagePath is not null, user), ChatMessage.Assistant(assistant)],
+            imagePath is null ? [] : [_grid], systemPrompt: system);
         return new LmExample(enc.InputIds, enc.Labels(), imagePath);
     }
 
@@ -69,8 +68,8 @@ public sealed class LmExampleEncoder
     {
         int at = assistant.IndexOf(span, StringComparison.Ordinal);
         if (at < 0 || span.Length == 0) throw new ArgumentException($"\"{span}\" is not in the assistant turn.", nameof(span));
-        int[] before = _tokenizer.Encode(assistant[..at]), inside = _tokenizer.Encode(span), after = _tokenizer.Encode(assistant[(at + span.Length)..]);
-        int[] whole = _tokenizer.Encode(assistant);
+        int[] before = Tokenizer.Encode(assistant[..at]), inside = Tokenizer.Encode(span), after = Tokenizer.Encode(assistant[(at + span.Length)..]);
+        int[] whole = Tokenizer.Encode(assistant);
         if (!before.Concat(inside).Concat(after).SequenceEqual(whole))
             throw new ArgumentException($"\"{span}\" does not start and end on token boundaries of the assistant turn.", nameof(span));
         int first = Array.FindIndex(example.Labels, l => l != FineR1.Core.Modeling.LanguageModelLoss.IgnoreIndex);
@@ -84,17 +83,14 @@ public sealed class LmExampleEncoder
     /// <summary>Token ids of a generation prompt: (system), user with the image first, then the assistant header.</summary>
     public int[] Prompt(string? system, bool withImage, string user)
     {
-        var messages = new List<ChatMessage>();
-        if (system is not null) messages.Add(ChatMessage.System(system));
-        messages.Add(UserMessage(withImage, user));
-        return _template.Encode(messages, addGenerationPrompt: true).InputIds;
+        return _processor.Encode([UserMessage(withImage, user)], withImage ? [_grid] : [], addGenerationPrompt: true, system).InputIds;
     }
 
     private ChatMessage UserMessage(bool withImage, string user)
     {
         // One placeholder: the image goes where it stands (TAPO's prompts: "<image> question…"); none: image first.
-        if (withImage && user.Split(ChatMessage.ImagePlaceholder).Length == 2) return ChatMessage.WithImagePlaceholders("user", user, [_image]);
+        if (withImage && user.Split(ChatMessage.ImagePlaceholder).Length == 2) return ChatMessage.WithImagePlaceholders("user", user, [new ImageContent()]);
         string text = user.Replace(ChatMessage.ImagePlaceholder, "").Trim();
-        return withImage ? ChatMessage.User(_image, new TextContent(text)) : ChatMessage.User(text);
+        return withImage ? ChatMessage.User(new ImageContent(), new TextContent(text)) : ChatMessage.User(text);
     }
 }

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Generation;
 using FineR1.Core.Modeling;
 using FineR1.Core.Pipeline;
@@ -45,13 +46,14 @@ internal static class CandidateScorer
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var image = prompt.Prompt.Images[0];
-        var grid = tensor(image.GridThw, [1, 3], ScalarType.Int64);
-        var embeds = bundle.Model.model.visual.forward(image.PixelValues.to(bundle.DType, bundle.Device), grid.to(bundle.Device)); // [tokens, hidden]
+        var grid = VisionGrid.ToTensor([image.Grid]);
+        IVisionLanguageModel model = bundle.Model;
+        var embeds = model.GetImageFeatures(image.PixelValues.to(bundle.DType, bundle.Device), grid.to(bundle.Device)); // [tokens, hidden], once per image
         var scores = new double[candidates.Count];
         for (int first = 0; first < candidates.Count; first += rowsPerForward)
         {
             var chunk = continuations[first..Math.Min(first + rowsPerForward, candidates.Count)];
-            ScoreChunk(bundle, context, chunk, grid, embeds).CopyTo(scores, first);
+            ScoreChunk(model, bundle.Device, context, chunk, grid, embeds).CopyTo(scores, first);
         }
         return scores;
     }
@@ -59,19 +61,17 @@ internal static class CandidateScorer
     /// <summary>Candidates scored per forward by default: 16 rows of 151,936 float logits per kept position.</summary>
     public const int DefaultRowsPerForward = 16;
 
-    private static double[] ScoreChunk(FineR1Model bundle, long[] context, int[][] continuations, Tensor grid, Tensor embeds)
+    private static double[] ScoreChunk(IVisionLanguageModel model, Device device, long[] context, int[][] continuations, Tensor grid, Tensor embeds)
     {
         using var scope = NewDisposeScope();
         int rows = continuations.Length;
         int keep = continuations.Max(c => c.Length) + 1;
-        var device = bundle.Device;
         var sequences = continuations.Select(c => new GenerationPrompt(context.Concat(c.Select(i => (long)i)).ToArray())).ToList();
         using var inputs = GenerationInputs.LeftPad(sequences, GenerationOptions.QwenEndOfTextTokenId, device);
         var grids = grid.repeat(rows, 1);                                                    // [rows, 3]
-        var (positions, _) = RopeIndex.GetRopeIndex(bundle.Config, inputs.InputIds.cpu(), grids, inputs.AttentionMask.cpu());
-        var output = bundle.Model.forward(inputIds: inputs.InputIds, positionIds: positions.to(device),
-            attentionMask: inputs.AttentionMask, imageGridThw: grids.to(device), imageEmbeds: embeds.repeat(rows, 1),
-            logitsToKeep: keep);
+        // The model derives each row's positions from its left padding, as HF does when position_ids is None.
+        var output = model.Forward(new VisionLanguageInputs(inputs.InputIds, inputs.AttentionMask, ImageGridThw: grids.to(device),
+            LogitsToKeep: keep, ImageFeatures: embeds.repeat(rows, 1)));
         var logits = output.Logits.to(ScalarType.Float32);                                  // [rows, keep, vocab]
 
         // Row i's continuation fills its last L_i positions; the token at local position j is predicted by local j − 1.

@@ -1,6 +1,7 @@
 using FineR1.Core.Configuration;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
+using FineR1.Core.Processing;
 using FineR1.Training.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -41,11 +42,9 @@ public sealed class SftBatch : IDisposable
     /// <summary>Pads <paramref name="examples"/> to a batch and preprocesses their images.</summary>
     /// <param name="examples">At least one example.</param>
     /// <param name="config">Model config (token ids, merge size for positions).</param>
-    /// <param name="processor">Image processor (same settings as the encoder's).</param>
+    /// <param name="processor">The processor (the encoder's).</param>
     /// <param name="padTokenId">Id written into padding (Qwen: <c>&lt;|endoftext|&gt;</c>).</param>
-    /// <param name="preScaling">The pixel-budget resize before the processor (the encoder's).</param>
-    public static SftBatch Collate(IReadOnlyList<SftExample> examples, Qwen2_5_VLConfig config, Qwen2VLImageProcessor processor, int padTokenId,
-        ImagePreScaling? preScaling = null)
+    public static SftBatch Collate(IReadOnlyList<SftExample> examples, Qwen2_5_VLConfig config, Qwen2_5_VLProcessor processor, int padTokenId)
     {
         ArgumentNullException.ThrowIfNull(examples);
         if (examples.Count == 0) throw new ArgumentException("a batch needs at least one example.", nameof(examples));
@@ -73,7 +72,7 @@ public sealed class SftBatch : IDisposable
         Tensor? pixels = null, grids = null;
         if (paths.Length > 0)
         {
-            var processed = processor.Process(paths.Select(p => LoadImage(p, processor, preScaling)).ToArray());
+            var processed = processor.ProcessImages(paths.Select(ImageInput.FromFile).ToArray());
             var expected = examples.SelectMany(e => e.Grids).ToArray();
             if (!processed.Grids.SequenceEqual(expected))
                 throw new InvalidOperationException("an image changed on disk since it was encoded (its grid differs).");
@@ -85,15 +84,6 @@ public sealed class SftBatch : IDisposable
             positions.MoveToOuterDisposeScope(), pixels?.MoveToOuterDisposeScope(), grids?.MoveToOuterDisposeScope(),
             examples.Sum(e => (long)e.Length), examples.Sum(e => (long)e.SupervisedTokens), examples.Select(e => e.RecordIndex).ToList());
         return batch;
-    }
-
-    /// <summary>An SFT image as the processor receives it: decoded (EXIF orientation per the processor's options), then
-    /// pre-scaled when <paramref name="preScaling"/> is given.</summary>
-    /// <exception cref="ImageProcessingException">The file cannot be decoded.</exception>
-    internal static RgbImage LoadImage(string path, Qwen2VLImageProcessor processor, ImagePreScaling? preScaling)
-    {
-        var image = ImageDecoder.Load(path, processor.Options.ApplyExifOrientation);
-        return preScaling is null ? image : preScaling.Apply(image);
     }
 
     /// <inheritdoc />

@@ -1,6 +1,6 @@
 using FineR1.Core.Imaging;
+using FineR1.Core.Processing;
 using FineR1.Core.Text.Chat;
-using FineR1.Core.Text.Tokenization;
 using FineR1.Training.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,43 +8,35 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FineR1.Training.Sft;
 
 /// <summary>
-/// Turns <see cref="SftRecord"/>s into <see cref="SftExample"/>s: each user turn's <c>&lt;image&gt;</c> placeholders become
-/// image parts (sized by the processor's resize plan), the conversation is encoded with <see cref="QwenChatTemplate"/>
-/// (a missing system turn gets Qwen's default, as LLaMA-Factory's <c>qwen2_vl</c> template does), and the labels keep
-/// only the assistant targets. Sequences longer than the maximum follow <see cref="SftOverlongPolicy"/>; a cut is never
-/// made inside the prompt or an image-pad block.
+/// Turns <see cref="SftRecord"/>s into <see cref="SftExample"/>s over <see cref="Qwen2_5_VLProcessor"/>: each turn becomes
+/// a chat message whose <c>&lt;image&gt;</c> placeholders become image parts (sized by the processor from the record's
+/// images, pre-scaled as the processor says), the processor encodes the conversation (a missing system turn gets Qwen's
+/// default, as LLaMA-Factory's <c>qwen2_vl</c> template does), and the labels keep only the assistant targets. Pixels
+/// are computed per batch (<see cref="SftBatch.Collate"/>). Sequences longer than the maximum follow
+/// <see cref="SftOverlongPolicy"/>; a cut is never made inside the prompt or an image-pad block.
 /// </summary>
 public sealed class SftEncoder
 {
-    private readonly QwenTokenizer _tokenizer;
-    private readonly QwenChatTemplate _template;
-    private readonly Qwen2VLImageProcessor _processor;
+    private readonly Qwen2_5_VLProcessor _processor;
     private readonly int _maxLength;
     private readonly SftOverlongPolicy _overlong;
     private readonly ILogger _logger;
     private readonly int _visionEndId;
-    private readonly ImagePreScaling? _preScaling;
 
     /// <summary>Creates the encoder.</summary>
-    /// <param name="tokenizer">The Qwen tokenizer.</param>
-    /// <param name="processor">Image processor (SFT: <see cref="SftOptions.ImageMaxPixels"/> / <see cref="SftOptions.ImageMinPixels"/>).</param>
+    /// <param name="processor">The processor (SFT: the checkpoint's image limits with <see cref="ImagePreScaling"/> to
+    /// <see cref="SftOptions.ImageMinPixels"/> … <see cref="SftOptions.ImageMaxPixels"/>, or those limits in the image processor).</param>
     /// <param name="maxLength">Maximum tokens per sequence.</param>
     /// <param name="overlong">What to do with longer records.</param>
     /// <param name="logger">Receives a warning per dropped or truncated record.</param>
-    /// <param name="preScaling">The reference's pixel-budget resize before the processor (null: none; the processor's
-    /// own limits then act as the budget).</param>
-    public SftEncoder(QwenTokenizer tokenizer, Qwen2VLImageProcessor processor, int maxLength, SftOverlongPolicy overlong = SftOverlongPolicy.Truncate,
-        ILogger? logger = null, ImagePreScaling? preScaling = null)
+    public SftEncoder(Qwen2_5_VLProcessor processor, int maxLength, SftOverlongPolicy overlong = SftOverlongPolicy.Truncate, ILogger? logger = null)
     {
-        _preScaling = preScaling;
-        _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         _processor = processor ?? throw new ArgumentNullException(nameof(processor));
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 2);
-        _template = new QwenChatTemplate(tokenizer, processor.Options.MergeSize);
         _maxLength = maxLength;
         _overlong = overlong;
         _logger = logger ?? NullLogger.Instance;
-        _visionEndId = tokenizer.VisionEndId;
+        _visionEndId = processor.Tokenizer.VisionEndId;
     }
 
     /// <summary>Encodes every record; dropped records are left out (and logged).</summary>
@@ -69,13 +61,12 @@ public sealed class SftEncoder
         ArgumentNullException.ThrowIfNull(record);
         DatasetException Error(string message, Exception? inner = null) => new(message, source, record.Index, inner);
 
-        var grids = new List<ImageGrid>();
+        var grids = new List<VisionGrid>();
         foreach (var path in record.ImagePaths)
         {
             try
             {
-                var image = SftBatch.LoadImage(path, _processor, _preScaling);
-                grids.Add(_processor.PlanResize(image.Height, image.Width, path).Grid);
+                grids.Add(_processor.GridOf(path));
             }
             catch (ImageProcessingException e)
             {
@@ -90,16 +81,15 @@ public sealed class SftEncoder
             int count = CountPlaceholders(turn.Content);
             if (count > 0 && turn.Role != "user") throw Error($"an '{SftRecord.ImagePlaceholder}' placeholder outside a user turn ({turn.Role}).");
             if (next + count > grids.Count) throw Error($"more '{SftRecord.ImagePlaceholder}' placeholders than images ({grids.Count}).");
-            var images = grids.Skip(next).Take(count).Select(g => new ImageContent(g.T, g.H, g.W)).ToList();
             next += count;
-            messages.Add(ChatMessage.WithImagePlaceholders(turn.Role, turn.Content, images));
+            messages.Add(ChatMessage.WithImagePlaceholders(turn.Role, turn.Content, Enumerable.Repeat(new ImageContent(), count).ToList()));
         }
         if (next != grids.Count) throw Error($"{next} '{SftRecord.ImagePlaceholder}' placeholder(s) but {grids.Count} image(s).");
 
         ChatEncoding encoding;
         try
         {
-            encoding = _template.Encode(messages);
+            encoding = _processor.Encode(messages, grids);
         }
         catch (ArgumentException e)
         {

@@ -13,7 +13,7 @@ namespace FineR1.Training.Sft;
 /// <param name="Grids">Their patch grids after resizing (the pad-token counts follow from them).</param>
 /// <param name="Truncated">True when the end of the sequence was cut at the maximum length.</param>
 public sealed record SftExample(int RecordIndex, int[] InputIds, long[] Labels, IReadOnlyList<string> ImagePaths,
-    IReadOnlyList<ImageGrid> Grids, bool Truncated)
+    IReadOnlyList<VisionGrid> Grids, bool Truncated)
 {
     /// <summary>Number of tokens.</summary>
     public int Length => InputIds.Length;

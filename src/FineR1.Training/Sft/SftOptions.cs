@@ -72,7 +72,7 @@ public sealed class SftOptions
 
     /// <summary>
     /// Resize each image into [<see cref="ImageMinPixels"/>, <see cref="ImageMaxPixels"/>] before the processor, as
-    /// LLaMA-Factory does (<see cref="Data.ImagePreScaling"/>; default on). Off hands the limits to the processor's
+    /// LLaMA-Factory does (<see cref="FineR1.Core.Imaging.ImagePreScaling"/>; default on). Off hands the limits to the processor's
     /// smart_resize instead (grids can differ by a patch row or column; large images get 5–10 % fewer tokens).
     /// </summary>
     public bool PreScaleImages { get; set; } = true;

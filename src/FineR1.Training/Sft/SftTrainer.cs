@@ -1,6 +1,7 @@
 using FineR1.Core.Checkpoints;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
+using FineR1.Core.Processing;
 using FineR1.Core.Modeling.Common;
 using FineR1.Core.Modeling.Lora;
 using FineR1.Core.Text.Tokenization;
@@ -41,7 +42,7 @@ public sealed class SftTrainer
 
     private readonly Qwen2_5_VLForConditionalGeneration _model;
     private readonly QwenTokenizer _tokenizer;
-    private readonly Qwen2VLImageProcessor _processor;
+    private readonly Qwen2_5_VLProcessor _processor;
     private readonly ILogger _logger;
 
     /// <summary>The options in use (validated).</summary>
@@ -62,7 +63,7 @@ public sealed class SftTrainer
         // LLaMA-Factory); without it the budget goes to the processor's smart_resize.
         var defaults = new Qwen2VLImageProcessorOptions();
         PreScaling = options.PreScaleImages ? new ImagePreScaling(options.ImageMinPixels, options.ImageMaxPixels, QwenSideRules: true) : null;
-        _processor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions
+        _processor = new Qwen2_5_VLProcessor(tokenizer, new Qwen2VLImageProcessorOptions
         {
             MaxPixels = options.PreScaleImages ? defaults.MaxPixels : options.ImageMaxPixels,
             MinPixels = options.PreScaleImages ? defaults.MinPixels : options.ImageMinPixels,
@@ -70,7 +71,7 @@ public sealed class SftTrainer
             MergeSize = model.Config.Vision.SpatialMergeSize,
             TemporalPatchSize = model.Config.Vision.TemporalPatchSize,
             ApplyExifOrientation = options.ApplyExifOrientation,
-        });
+        }, PreScaling);
     }
 
     /// <summary>Token id written into padding (default Qwen's <c>&lt;|endoftext|&gt;</c>, its <c>pad_token</c>); padding is
@@ -90,7 +91,7 @@ public sealed class SftTrainer
     public IGradientSynchronizer? GradientSynchronizer { get; init; }
 
     /// <summary>The image processor (SFT pixel limits when <see cref="SftOptions.PreScaleImages"/> is off).</summary>
-    public Qwen2VLImageProcessor ImageProcessor => _processor;
+    public Qwen2VLImageProcessor ImageProcessor => _processor.ImageProcessor;
 
     /// <summary>The pixel-budget resize applied before the processor (null when <see cref="SftOptions.PreScaleImages"/> is off).</summary>
     public ImagePreScaling? PreScaling { get; }
@@ -98,7 +99,7 @@ public sealed class SftTrainer
     /// <summary>Tokenizes the records (and plans their images) with the configured length policy.</summary>
     /// <exception cref="DatasetException">A record cannot be used; the message names its index.</exception>
     public IReadOnlyList<SftExample> Prepare(IReadOnlyList<SftRecord> records, string? source = null) =>
-        new SftEncoder(_tokenizer, _processor, Options.MaxLength, Options.Overlong, _logger, PreScaling).EncodeAll(records, source);
+        new SftEncoder(_processor, Options.MaxLength, Options.Overlong, _logger).EncodeAll(records, source);
 
     /// <summary>
     /// Sets <c>requires_grad</c> by component (<see cref="SftOptions.TrainVisionTower"/>,
@@ -217,7 +218,7 @@ public sealed class SftTrainer
         foreach (var micro in DataParallelSharding.MicroBatchesOfRank(stepExamples, o.MicroBatchSize, engine.Group.Rank, engine.Group.WorldSize))
             engine.Backward(() =>
             {
-                var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId, PreScaling);   // freed with the micro-batch's scope
+                var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId);   // freed with the micro-batch's scope
                 var microLoss = o.LossNormalization == SftLossNormalization.PerOptimizerStep
                     ? Forward(batch, device, supervised)                        // Σ token CE / step's supervised tokens
                     : Forward(batch, device, null) / microBatchesInStep;        // micro-batch mean CE / micro-batches in the step

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Generation;
 using static TorchSharp.torch;
 
@@ -22,7 +23,7 @@ public class GenerationInputsTests
         using var a = ones(4, 6);
         using var b = zeros(2, 6);
         using var inputs = GenerationInputs.LeftPad(
-            [new GenerationPrompt([1], [new PromptImage(a, [1, 2, 2])]), new GenerationPrompt([2], [new PromptImage(b, [1, 1, 2])])], 0);
+            [new GenerationPrompt([1], [new PromptImage(a, new VisionGrid(1, 2, 2))]), new GenerationPrompt([2], [new PromptImage(b, new VisionGrid(1, 1, 2))])], 0);
         Assert.Equal([6L, 6], inputs.PixelValues!.shape);
         Assert.Equal(24f, inputs.PixelValues.sum().item<float>());       // a: 4 × 6 ones, b: zeros
         Assert.Equal(1f, inputs.PixelValues[3, 0].item<float>());
@@ -38,7 +39,7 @@ public class GenerationInputsTests
             GenerationInputs.LeftPad([new GenerationPrompt([1]), new GenerationPrompt([])], 0)).Message);
         using var pixels = zeros(5, 6);
         Assert.Contains("t·h·w = 4", Assert.Throws<ArgumentException>(() =>
-            GenerationInputs.LeftPad([new GenerationPrompt([1], [new PromptImage(pixels, [1, 2, 2])])], 0)).Message);
+            GenerationInputs.LeftPad([new GenerationPrompt([1], [new PromptImage(pixels, new VisionGrid(1, 2, 2))])], 0)).Message);
         using var ids = zeros(new long[] { 1, 3 }, ScalarType.Int64);
         using var mask = ones(new long[] { 1, 2 }, ScalarType.Int64);
         Assert.Throws<ArgumentException>(() => new GenerationInputs(ids, mask));

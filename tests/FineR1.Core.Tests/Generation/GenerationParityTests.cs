@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using System.Text.Json;
 using FineR1.Core.Checkpoints;
 using FineR1.Core.Configuration;
@@ -159,7 +160,7 @@ public class GenerationParityTests
         var config = Qwen2_5_VLConfig.Load(folder);
         using var loaded = LoadModel(folder, config);
         using var pixels = zeros(48, 1176);
-        using var inputs = GenerationInputs.LeftPad([new GenerationPrompt([10, 498, 500, 499], [new PromptImage(pixels, [1, 6, 8])])], 0);
+        using var inputs = GenerationInputs.LeftPad([new GenerationPrompt([10, 498, 500, 499], [new PromptImage(pixels, new VisionGrid(1, 6, 8))])], 0);
         var e = Assert.Throws<ArgumentException>(() =>
             SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(loaded.Model, (Qwen2_5_VisionTransformerPretrainedModel?)null), inputs,
                 new GenerationOptions { MaxNewTokens = 2, PadTokenId = 0 }));
@@ -188,7 +189,8 @@ public class GenerationParityTests
         }
     }
 
-    internal static long[] Grid(JsonElement image) => [.. image.GetProperty("grid_thw").EnumerateArray().Select(e => e.GetInt64())];
+    internal static VisionGrid Grid(JsonElement image) =>
+        image.GetProperty("grid_thw").EnumerateArray().Select(e => e.GetInt32()).ToArray() is [var t, var h, var w] ? new VisionGrid(t, h, w) : throw new FormatException("grid_thw needs 3 numbers");
 
     /// <summary>Greedy with the stop ids of the fixture's generation_config (HF generate used them too).</summary>
     private static GenerationOptions Options(string folder, int maxNewTokens)

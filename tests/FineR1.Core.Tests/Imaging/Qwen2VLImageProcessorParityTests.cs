@@ -45,7 +45,7 @@ public class Qwen2VLImageProcessorParityTests
         using var expected = expectedFile.Read($"image{index}_pixel_values");
 
         var grid = meta.GetProperty("grid_thw").EnumerateArray().Select(x => x.GetInt32()).ToArray();
-        Assert.Equal(new ImageGrid(grid[0], grid[1], grid[2]), result.Grids[0]);
+        Assert.Equal(new VisionGrid(grid[0], grid[1], grid[2]), result.Grids[0]);
         Assert.Equal(expected.shape, result.PixelValues.shape);
 
         using var diff = (result.PixelValues - expected).abs();

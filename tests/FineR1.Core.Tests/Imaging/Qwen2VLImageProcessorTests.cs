@@ -15,7 +15,7 @@ public class Qwen2VLImageProcessorTests
             for (int x = 0; x < w; x++) { px[(y * w + x) * 3] = (byte)y; px[(y * w + x) * 3 + 1] = (byte)x; px[(y * w + x) * 3 + 2] = 7; }
         var processor = new Qwen2VLImageProcessor(new() { ImageMean = [0, 0, 0], ImageStd = [1, 1, 1], RescaleFactor = 1 });
         var (values, grid) = processor.Patchify(new RgbImage(w, h, px));
-        Assert.Equal(new ImageGrid(1, 4, 6), grid);
+        Assert.Equal(new VisionGrid(1, 4, 6), grid);
         Assert.Equal(6, grid.TokenCount());
         // Row r: block b = r / 4 (raster over 2 x 3 blocks), k = r % 4 inside it; column = c*392 + t*196 + py*14 + px.
         for (int r = 0; r < 24; r++)
@@ -39,7 +39,7 @@ public class Qwen2VLImageProcessorTests
     {
         var processor = new Qwen2VLImageProcessor(new() { MinPixels = 3136, MaxPixels = 50176 });
         using var result = processor.Process(ImagingFixtures.File("src_61x47.png"), TestPaths.Fixture("qwen2_5_vl", "tiny-a", "image0.png"));
-        Assert.Equal([new ImageGrid(1, 4, 4), new ImageGrid(1, 6, 8)], result.Grids);
+        Assert.Equal([new VisionGrid(1, 4, 4), new VisionGrid(1, 6, 8)], result.Grids);
         Assert.Equal(new long[] { 16 + 48, 1176 }, result.PixelValues.shape);
         Assert.Equal(torch.ScalarType.Float32, result.PixelValues.dtype);
         Assert.Equal(new long[] { 1, 4, 4, 1, 6, 8 }, result.ImageGridThw.data<long>().ToArray());
@@ -74,7 +74,7 @@ public class Qwen2VLImageProcessorTests
     {
         var tiny = new RgbImage(10, 10, new byte[300]);
         var (values, grid) = new Qwen2VLImageProcessor().Patchify(tiny);
-        Assert.Equal(new ImageGrid(1, 4, 4), grid);
+        Assert.Equal(new VisionGrid(1, 4, 4), grid);
         Assert.Equal(16 * 1176, values.Length);
     }
 

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Text.Chat;
 using FineR1.Core.Text.Tokenization;
 
@@ -49,7 +50,7 @@ public class ClosedVocabularyTests
     public void The_chat_template_works_on_a_closed_vocabulary()
     {
         var full = QwenTokenizerFixture.Qwen2_5_VL;
-        var messages = new[] { ChatMessage.User(new ImageContent(1, 4, 4), new TextContent("hello")), ChatMessage.Assistant("hi") };
+        var messages = new[] { ChatMessage.User(new ImageContent(new VisionGrid(1, 4, 4)), new TextContent("hello")), ChatMessage.Assistant("hi") };
         var a = new QwenChatTemplate(full).Encode(messages);
         var closed = full.WithClosedVocabulary(a.InputIds);
         var b = new QwenChatTemplate(closed).Encode(messages);

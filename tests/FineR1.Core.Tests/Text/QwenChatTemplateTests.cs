@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Text.Chat;
 using FineR1.Core.Text.Prompts;
 
@@ -8,7 +9,7 @@ public class QwenChatTemplateTests
     private static QwenChatTemplate Template => new(QwenTokenizerFixture.Qwen2_5_VL);
 
     private static readonly ChatMessage[] DogQuestion =
-        [ChatMessage.User(new ImageContent(1, 4, 6), new TextContent("What kind of dog is this?"))];
+        [ChatMessage.User(new ImageContent(new VisionGrid(1, 4, 6)), new TextContent("What kind of dog is this?"))];
 
     [Fact]
     [Trait("Category", "Parity")]
@@ -44,7 +45,7 @@ public class QwenChatTemplateTests
         ChatMessage[] chat =
         [
             ChatMessage.System("Be brief."),
-            ChatMessage.User(new ImageContent(1, 2, 2), new ImageContent(1, 2, 4), new VideoContent(2, 2, 2), new TextContent("Compare.")),
+            ChatMessage.User(new ImageContent(new VisionGrid(1, 2, 2)), new ImageContent(new VisionGrid(1, 2, 4)), new VideoContent(new VisionGrid(2, 2, 2)), new TextContent("Compare.")),
         ];
         Assert.Equal(
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n" +
@@ -60,7 +61,7 @@ public class QwenChatTemplateTests
         ChatMessage[] chat =
         [
             ChatMessage.System(FineR1Prompts.SftSystemPrompt),
-            ChatMessage.WithImagePlaceholders("user", "<image>What is the proper name of this bird?", [new ImageContent(1, 4, 4)]),
+            ChatMessage.WithImagePlaceholders("user", "<image>What is the proper name of this bird?", [new ImageContent(new VisionGrid(1, 4, 4))]),
             ChatMessage.Assistant(answer),
         ];
         var encoding = Template.Encode(chat);
@@ -92,7 +93,7 @@ public class QwenChatTemplateTests
     [Fact]
     public void Image_placeholders_split_like_TAPO_build_messages()
     {
-        var image = new ImageContent(1, 2, 2);
+        var image = new ImageContent(new VisionGrid(1, 2, 2));
         var message = ChatMessage.WithImagePlaceholders("user", FineR1Prompts.TapoFormatPrompt("<image> Based on this image, what model of car is shown?"), [image]);
         Assert.Equal(2, message.Content.Count);
         Assert.Same(image, message.Content[0]);
@@ -103,9 +104,9 @@ public class QwenChatTemplateTests
     [Fact]
     public void Bad_grids_and_empty_chats_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => QwenChatTemplate.Render([ChatMessage.User(new ImageContent(1, 3, 3))], false));
-        Assert.Throws<ArgumentException>(() => QwenChatTemplate.Render([ChatMessage.User(new ImageContent(0, 2, 2))], false));
+        Assert.Throws<ArgumentException>(() => QwenChatTemplate.Render([ChatMessage.User(new ImageContent(new VisionGrid(1, 3, 3)))], false));
+        Assert.Throws<ArgumentException>(() => QwenChatTemplate.Render([ChatMessage.User(new ImageContent(new VisionGrid(0, 2, 2)))], false));
         Assert.Throws<ArgumentException>(() => QwenChatTemplate.Render([], false));
-        Assert.Equal(256, new ImageContent(1, 32, 32).PadTokenCount());
+        Assert.Equal(256, new ImageContent(new VisionGrid(1, 32, 32)).PadTokenCount());
     }
 }

@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using FineR1.Core.Imaging;
 using FineR1.Training.Data;
 using FineR1.Training.Sft;
@@ -18,7 +19,7 @@ public sealed class ImagePreScalingTests
         Assert.Equal((858, 686), (scaled.Width, scaled.Height));
         // The processor keeps the checkpoint's limits and rounds to multiples of 28: 868 × 672 (686 / 28 = 24.5 → 24, half to even).
         var grid = new Qwen2VLImageProcessor().PlanResize(scaled.Height, scaled.Width).Grid;
-        Assert.Equal(new ImageGrid(1, 48, 62), grid);
+        Assert.Equal(new VisionGrid(1, 48, 62), grid);
         Assert.Equal(744, grid.TokenCount());
         // The budget inside smart_resize instead floors both sides: 840 × 672, 720 tokens (3 % fewer).
         var inProcessor = new Qwen2VLImageProcessor(new Qwen2VLImageProcessorOptions { MaxPixels = 768 * 768, MinPixels = 32 * 32 })
@@ -43,13 +44,13 @@ public sealed class ImagePreScalingTests
     public void TAPO_encoder_pre_scales_to_the_RL_limits_by_default()
     {
         var encoder = new TapoPromptEncoder(TapoTestWorld.Tokenizer);
-        Assert.Equal(ImagePreScaling.Tapo, encoder.PreScaling);
-        Assert.Equal(new Qwen2VLImageProcessorOptions().MaxPixels, encoder.Processor.Options.MaxPixels);
+        Assert.Equal(ImagePreScaling.Tapo, encoder.Processor.PreScaling);
+        Assert.Equal(new Qwen2VLImageProcessorOptions().MaxPixels, encoder.Processor.ImageProcessor.Options.MaxPixels);
         // 300 × 200 = 60,000 px < 200,704: √(200,704 / 60,000) = 1.8290 → 548 × 365 → the processor rounds to 560 × 364.
         var sample = FineR1.Training.Tapo.Data.TapoSample.Create("<image> What bird?", "Varen Tanager", Gray(300, 200), Gray(300, 200), Gray(300, 200), "s");
         using var prompt = encoder.Encode(sample, "p0");
-        Assert.Equal([1L, 26, 40], prompt.GridThw);
-        Assert.Null(new TapoPromptEncoder(TapoTestWorld.Tokenizer, TapoTestWorld.Processor).PreScaling);   // an explicit processor decides alone
+        Assert.Equal(new VisionGrid(1, 26, 40), prompt.Grid);
+        Assert.Null(new TapoPromptEncoder(new Qwen2_5_VLProcessor(TapoTestWorld.Tokenizer, TapoTestWorld.Processor)).Processor.PreScaling);   // an explicit processor decides alone
     }
 
     [Theory]
@@ -60,7 +61,7 @@ public sealed class ImagePreScalingTests
         // exif6: stored 40 × 24, tagged "rotate 90° clockwise" — upright it is 24 × 40.
         var options = new SftOptions { Checkpointing = { OutputDir = "unused" }, ApplyExifOrientation = apply, PreScaleImages = false };
         var trainer = new SftTrainer(Sft.SftTestKit.NewModel(), Sft.SftTestKit.Tokenizer, options);
-        var image = SftBatch.LoadImage(TestPaths.Fixture("imaging", "exif6_40x24.jpg"), trainer.ImageProcessor, trainer.PreScaling);
+        var image = ImageInput.FromFile(TestPaths.Fixture("imaging", "exif6_40x24.jpg")).Decode(trainer.ImageProcessor.Options.ApplyExifOrientation);
         Assert.Equal(apply ? (24, 40) : (40, 24), (image.Width, image.Height));
         Assert.True(new SftOptions().ApplyExifOrientation);          // default on (documented in docs/image-preprocessing.md)
         Assert.True(new SftOptions().PreScaleImages);                // default: LLaMA-Factory's pre-scaling

@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using FineR1.Core.Modeling;
 using FineR1.Training.Distributed;
 using FineR1.Training.Distributed.Zero;
@@ -28,8 +29,8 @@ public sealed class SftDataParallelTests(SftSynthFixture data, ITestOutputHelper
 
     private (IReadOnlyList<SftExample> Examples, CompactVocabulary Vocabulary) Examples()
     {
-        var vocabulary = new CompactVocabulary(new SftEncoder(SftTestKit.Tokenizer, Processor, 160).EncodeAll(data.Records.Take(8).ToList()));
-        return (vocabulary.Apply(new SftEncoder(SftTestKit.Tokenizer, Processor, 160).EncodeAll(data.Records.Take(8).ToList())), vocabulary);
+        var vocabulary = new CompactVocabulary(new SftEncoder(new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), 160).EncodeAll(data.Records.Take(8).ToList()));
+        return (vocabulary.Apply(new SftEncoder(new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), 160).EncodeAll(data.Records.Take(8).ToList())), vocabulary);
     }
 
     private static Dictionary<string, Tensor> Weights(Qwen2_5_VLForConditionalGeneration m) =>

@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using FineR1.Core.Imaging;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Training.Data;
@@ -10,7 +11,7 @@ public sealed class SftEncoderTests(SftSynthFixture data) : IClassFixture<SftSyn
     private static Qwen2VLImageProcessor Processor => new(new Qwen2VLImageProcessorOptions { MaxPixels = 768 * 768, MinPixels = 32 * 32 });
 
     private static SftEncoder Encoder(int maxLength = 4096, SftOverlongPolicy policy = SftOverlongPolicy.Truncate) =>
-        new(SftTestKit.Tokenizer, Processor, maxLength, policy);
+        new(new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), maxLength, policy);
 
     [Fact]
     public void Labels_supervise_exactly_the_assistant_content_and_im_end_newline()
@@ -32,7 +33,7 @@ public sealed class SftEncoderTests(SftSynthFixture data) : IClassFixture<SftSyn
         var grid = Assert.Single(example.Grids);
         Assert.Equal(grid.TokenCount(2), example.InputIds.Count(id => id == SftTestKit.Tokenizer.ImagePadId));
         // 112×112 synth image, min 1,024 / max 589,824 pixels → unchanged 8×8 patches → 16 tokens.
-        Assert.Equal(new ImageGrid(1, 8, 8), grid);
+        Assert.Equal(new VisionGrid(1, 8, 8), grid);
     }
 
     [Fact]

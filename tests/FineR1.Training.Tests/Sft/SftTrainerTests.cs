@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using FineR1.Core.Diagnostics;
 using FineR1.Core.Checkpoints;
 using FineR1.Training.Checkpointing;
@@ -33,8 +34,8 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
     /// <summary>The first <paramref name="count"/> synth records encoded with the real tokenizer, renumbered to a compact vocabulary.</summary>
     private (IReadOnlyList<SftExample> Examples, CompactVocabulary Vocabulary) Examples(int count)
     {
-        var real = new SftEncoder(SftTestKit.Tokenizer, Processor, 200).EncodeAll(data.Records.Take(count).ToList(), "cot.json");
-        var vocabulary = new CompactVocabulary(new SftEncoder(SftTestKit.Tokenizer, Processor, 200).EncodeAll(data.Records.Take(12).ToList()));
+        var real = new SftEncoder(new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), 200).EncodeAll(data.Records.Take(count).ToList(), "cot.json");
+        var vocabulary = new CompactVocabulary(new SftEncoder(new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), 200).EncodeAll(data.Records.Take(12).ToList()));
         return (vocabulary.Apply(real), vocabulary);
     }
 
@@ -121,7 +122,7 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
         using (torch.no_grad())
             for (int i = 0; i < 2; i++)
             {
-                using var batch = SftBatch.Collate([examples[i]], vocabulary.Config, Processor, vocabulary.PadTokenId);
+                using var batch = SftBatch.Collate([examples[i]], vocabulary.Config, new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), vocabulary.PadTokenId);
                 var logits = model.forward(inputIds: batch.InputIds, positionIds: batch.PositionIds, pixelValues: batch.PixelValues,
                     imageGridThw: batch.ImageGridThw).Logits;
                 sums[i] = FineR1.Core.Modeling.LanguageModelLoss.Compute(logits, batch.Labels, numItemsInBatch: 1).ToDouble();   // Σ token CE

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Generation;
 using FineR1.Core.Text.Rewards;
 using FineR1.Training.Tapo;
@@ -83,7 +84,7 @@ public class TapoRolloutTests
     {
         var encoder = TapoTestWorld.Encoder();
         using var p = encoder.Encode(TapoTestWorld.Sample(3), "u");
-        Assert.Equal([1L, 4, 4], p.GridThw);
+        Assert.Equal(new VisionGrid(1, 4, 4), p.Grid);
         Assert.Equal(4, p.PromptIds.Count(i => i == 151655));                  // 16 patches / 4
         Assert.Equal(p.Anchor.shape, p.Negative.shape);
         var text = encoder.Tokenizer.Decode(p.PromptIds.Select(i => (int)i));
@@ -99,19 +100,19 @@ public class TapoRolloutTests
         using var ids = tensor(new long[] { 13, 220, 151645 }, [1, 3], ScalarType.Int64);
         using var mask = ones([1, 3], ScalarType.Int64);
         using var noGrad = no_grad();
-        using var anchor = TapoLogProbs.Compute(model, [new LogProbRow(p.PromptIds, p.Anchor, p.GridThw)], ids, mask, 1.0, 151643);
-        using var positive = TapoLogProbs.Compute(model, [new LogProbRow(p.PromptIds, p.Positive, p.GridThw)], ids, mask, 1.0, 151643);
+        using var anchor = TapoLogProbs.Compute(model, [new LogProbRow(p.PromptIds, p.Anchor, p.Grid)], ids, mask, 1.0, 151643);
+        using var positive = TapoLogProbs.Compute(model, [new LogProbRow(p.PromptIds, p.Positive, p.Grid)], ids, mask, 1.0, 151643);
         Assert.True((anchor - positive).abs().max().ToDouble() > 1e-6);
 
         // Independent check: log_softmax of a plain forward over prompt ‖ response (positions computed by the model).
         var full = tensor(p.PromptIds.Concat([13L, 220, 151645]).ToArray(), [1, p.PromptIds.Length + 3], ScalarType.Int64);
-        var logits = model.forward(inputIds: full, imageGridThw: tensor(p.GridThw, [1, 3], ScalarType.Int64), pixelValues: p.Anchor).Logits;
+        var logits = model.forward(inputIds: full, imageGridThw: VisionGrid.ToTensor([p.Grid]), pixelValues: p.Anchor).Logits;
         var expected = logits.narrow(1, p.PromptIds.Length - 1, 3).log_softmax(-1).gather(-1, ids.unsqueeze(-1)).squeeze(-1);
         Assert.True((anchor - expected).abs().max().ToDouble() < 1e-5);
 
         // Left padding in a batch does not change a row's log-probs.
-        var shortPrompt = new LogProbRow(p.PromptIds.Skip(3).ToArray(), p.Anchor, p.GridThw);
-        using var batched = TapoLogProbs.Compute(model, [new LogProbRow(p.PromptIds, p.Anchor, p.GridThw), shortPrompt],
+        var shortPrompt = new LogProbRow(p.PromptIds.Skip(3).ToArray(), p.Anchor, p.Grid);
+        using var batched = TapoLogProbs.Compute(model, [new LogProbRow(p.PromptIds, p.Anchor, p.Grid), shortPrompt],
             cat([ids, ids], 0), cat([mask, mask], 0), 1.0, 151643);
         Assert.True((batched.narrow(0, 0, 1) - anchor).abs().max().ToDouble() < 1e-5);
     }

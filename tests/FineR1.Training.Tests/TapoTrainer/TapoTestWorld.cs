@@ -1,3 +1,4 @@
+using FineR1.Core.Processing;
 using FineR1.Core.Configuration;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
@@ -47,7 +48,7 @@ internal static class TapoTestWorld
 
     public static Qwen2VLImageProcessor Processor => new(new Qwen2VLImageProcessorOptions { MinPixels = 56 * 56, MaxPixels = 56 * 56 });
 
-    public static TapoPromptEncoder Encoder() => new(Tokenizer, Processor);
+    public static TapoPromptEncoder Encoder() => new(new Qwen2_5_VLProcessor(Tokenizer, Processor));
 
     public static RgbImage Image(int seed, int size = 56)
     {

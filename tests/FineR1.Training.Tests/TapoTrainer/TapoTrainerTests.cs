@@ -55,7 +55,7 @@ public class TapoTrainerTests
                 using var ids = tensor(r.ResponseIds, [1, len], ScalarType.Int64);
                 using var mask = ones([1, len], ScalarType.Int64);
                 Tensor Under(TripletImage image) =>
-                    TapoLogProbs.Compute(model, [new LogProbRow(r.Prompt.PromptIds, r.Prompt.Pixels(image), r.Prompt.GridThw)], ids, mask, 1.0, 151643);
+                    TapoLogProbs.Compute(model, [new LogProbRow(r.Prompt.PromptIds, r.Prompt.Pixels(image), r.Prompt.Grid)], ids, mask, 1.0, 151643);
                 var expectedOld = Under(r.Row.LogProbImage);
                 var expectedAug = Under(TripletImage.Negative);
                 var otherImage = Under(r.Row.LogProbImage == TripletImage.Anchor ? TripletImage.Positive : TripletImage.Anchor);
@@ -95,7 +95,7 @@ public class TapoTrainerTests
 
         (TapoLossResult Result, Tensor[] Grads) Run(PreparedTapoPrompt p)
         {
-            LogProbRow Row(TripletImage image) => new(p.PromptIds, p.Pixels(image), p.GridThw);
+            LogProbRow Row(TripletImage image) => new(p.PromptIds, p.Pixels(image), p.Grid);
             Tensor old, aug;
             using (no_grad())
             {

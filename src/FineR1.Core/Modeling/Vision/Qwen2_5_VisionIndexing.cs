@@ -1,3 +1,5 @@
+using FineR1.Core.Imaging;
+
 namespace FineR1.Core.Modeling.Vision;
 
 /// <summary>
@@ -27,7 +29,7 @@ public static class Qwen2_5_VisionIndexing
     public static long[] RotaryPositionIds(IReadOnlyList<VisionGrid> grids, int spatialMergeSize)
     {
         long m = spatialMergeSize;
-        long total = grids.Sum(g => g.Patches);
+        long total = grids.Sum(g => (long)g.PatchCount);
         var ids = new long[total * 2];
         long k = 0;
         foreach (var g in grids)

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Configuration;
 using FineR1.Core.Modeling.Common;
 using TorchSharp.Modules;
@@ -77,7 +78,7 @@ public sealed class Qwen2_5_VisionTransformerPretrainedModel : nn.Module<Tensor,
     {
         using var scope = NewDisposeScope();
         var grids = VisionGrid.Read(gridThw, _config.SpatialMergeSize);
-        long patches = grids.Sum(g => g.Patches);
+        long patches = grids.Sum(g => (long)g.PatchCount);
         if (pixelValues.dim() != 2 || pixelValues.shape[0] != patches || pixelValues.shape[1] != _config.PatchInputSize)
             throw new ArgumentException(
                 $"pixel_values must be [{patches}, {_config.PatchInputSize}] for grid_thw {string.Join(" ", grids.Select(g => $"({g.T},{g.H},{g.W})"))}, " +

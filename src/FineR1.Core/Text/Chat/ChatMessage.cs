@@ -14,7 +14,7 @@ public sealed record ChatMessage(string Role, IReadOnlyList<ChatContent> Content
     /// <summary>A user turn with text only.</summary>
     public static ChatMessage User(string text) => new("user", [new TextContent(text)]);
 
-    /// <summary>A user turn from parts, e.g. <c>User(new ImageContent(1, 32, 32), new TextContent("What bird is this?"))</c>.</summary>
+    /// <summary>A user turn from parts, e.g. <c>User(new ImageContent(new VisionGrid(1, 32, 32)), new TextContent("What bird is this?"))</c>.</summary>
     public static ChatMessage User(params ChatContent[] parts) => new("user", parts);
 
     /// <summary>An assistant turn with text.</summary>

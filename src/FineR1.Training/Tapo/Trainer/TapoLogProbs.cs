@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -5,10 +6,10 @@ using static TorchSharp.torch;
 namespace FineR1.Training.Tapo.Trainer;
 
 /// <summary>One row of a log-prob pass: the prompt (anchor ids), the image to condition on, and its grid.</summary>
-/// <param name="PromptIds">Prompt token ids (image pads for <paramref name="GridThw"/>).</param>
+/// <param name="PromptIds">Prompt token ids (image pads for <paramref name="Grid"/>).</param>
 /// <param name="Pixels">Pixel values <c>[t·h·w, 1176]</c> of the conditioning image.</param>
-/// <param name="GridThw">(t, h, w).</param>
-public sealed record LogProbRow(long[] PromptIds, Tensor Pixels, long[] GridThw);
+/// <param name="Grid">Its patch grid (t, h, w).</param>
+public sealed record LogProbRow(long[] PromptIds, Tensor Pixels, VisionGrid Grid);
 
 /// <summary>
 /// <c>log π(o_t | q, image, o_&lt;t)</c> of given responses (reference <c>dp_actor._forward_micro_batch</c>): the
@@ -50,7 +51,7 @@ public static class TapoLogProbs
         }
         var fullIds = cat([tensor(ids, [m, promptLength], ScalarType.Int64), responseIds.to(ScalarType.Int64, CPU)], 1);   // [m, L + T]
         var fullMask = cat([tensor(mask, [m, promptLength], ScalarType.Int64), responseMask.to(ScalarType.Int64, CPU)], 1);
-        var grid = tensor(rows.SelectMany(r => r.GridThw).ToArray(), [m, 3], ScalarType.Int64);
+        var grid = VisionGrid.ToTensor(rows.Select(r => r.Grid).ToArray());
         var (positions, _) = RopeIndex.GetRopeIndex(model.Config, fullIds, grid, fullMask);                            // [3, m, L + T]
 
         var device = model.lm_head.weight!.device;

@@ -348,7 +348,7 @@ public sealed class TapoTrainer : IDisposable
     {
         var (start, count) = range.GetOffsetAndLength(batch.Count);
         var rows = Enumerable.Range(start, count)
-            .Select(i => new LogProbRow(batch[i].Prompt.PromptIds, batch[i].Prompt.Pixels(image(batch[i])), batch[i].Prompt.GridThw)).ToList();
+            .Select(i => new LogProbRow(batch[i].Prompt.PromptIds, batch[i].Prompt.Pixels(image(batch[i])), batch[i].Prompt.Grid)).ToList();
         long used = Enumerable.Range(start, count).Max(i => batch[i].ResponseIds.Length);
         var logp = TapoLogProbs.Compute(model, rows, ids.narrow(0, start, count).narrow(1, 0, used),
             mask.narrow(0, start, count).narrow(1, 0, used), Options.Rollout.Temperature, _rollout.PadTokenId);

@@ -1,3 +1,4 @@
+using FineR1.Core.Imaging;
 using FineR1.Core.Native;
 using FineR1.Core.Modeling.Vision;
 using static TorchSharp.torch;

@@ -1,6 +1,4 @@
-using FineR1.Core.Imaging;
-
-namespace FineR1.Training.Data;
+namespace FineR1.Core.Imaging;
 
 /// <summary>
 /// The pixel-budget resize the reference applies to every training image before the Qwen processor sees it:
