@@ -15,6 +15,20 @@ public sealed record ExperimentOptions
     /// <summary>Seed of everything (world, initialisation, data order).</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Where the models train and generate: <c>cpu</c> (default), <c>cuda</c>, <c>cuda:N</c> or <c>auto</c>
+    /// (<see cref="FineR1.Core.Hosting.DeviceSelector"/>).
+    /// </summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// Torch's intra-op CPU threads while the experiment runs (default 1; the previous count is restored afterwards).
+    /// The thread count changes how a CPU sums floats, so a fixed count makes a seed's table the same on every machine
+    /// with the same CPU instruction set, whatever its core count. One thread is also the fastest on a busy machine: the
+    /// tiny model's matrices are too small to gain from more, and OpenMP threads that wait for a shared core spin.
+    /// </summary>
+    public int Threads { get; init; } = 1;
+
     /// <summary>The world.</summary>
     public FgvrSynthOptions World { get; init; } = FgvrSynthOptions.Default;
 
@@ -79,6 +93,16 @@ public sealed record ExperimentOptions
     public static ExperimentOptions Default(string outputFolder, int seed = 1) => new()
     {
         OutputFolder = outputFolder, Seed = seed, World = DemoWorld(FgvrSynthOptions.Default, seed),
+    };
+
+    /// <summary>
+    /// The GPU preset (<c>finer1 quickstart --device cuda</c>): the default world and recipe, trained longer — TAPO with
+    /// more steps and larger groups — where a GPU makes the rollouts cheap. Not measured yet (docs/quickstart.md).
+    /// </summary>
+    public static ExperimentOptions Gpu(string outputFolder, int seed = 1) => Default(outputFolder, seed) with
+    {
+        Device = "cuda",
+        Tapo = new TapoStageOptions { Steps = 40, N = 8, PromptsPerDraw = 8, GroupsPerStep = 8, MaxResponseLength = 160, Temperature = 0.6, LearningRate = 3e-5 },
     };
 
     /// <summary>A reduced run for CI and a first look: 10 species, a faster pretraining recipe, 6 TAPO steps of n 2, answers of at most 150 tokens.</summary>
