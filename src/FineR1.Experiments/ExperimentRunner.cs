@@ -56,8 +56,8 @@ public static class ExperimentRunner
 
     /// <summary>
     /// Runs the experiment once per options (one per seed, each with its own <see cref="ExperimentOptions.OutputFolder"/>),
-    /// then writes the summary — mean ± standard deviation per stage and metric, and every seed's rows — to
-    /// <paramref name="outputFolder"/> (<see cref="ExperimentReport.Write(MultiSeedResult)"/>).
+    /// and writes the summary — mean ± standard deviation per stage and metric, and every seed's rows — to
+    /// <paramref name="outputFolder"/> (<see cref="ExperimentReport.Write(MultiSeedResult)"/>) after each seed.
     /// </summary>
     /// <param name="runs">Settings of each run; their seeds must differ.</param>
     /// <param name="outputFolder">Where the summary goes.</param>
@@ -70,15 +70,17 @@ public static class ExperimentRunner
         if (runs.Count == 0) throw new ArgumentException("No run.", nameof(runs));
         if (runs.Select(r => r.Seed).Distinct().Count() != runs.Count) throw new ArgumentException("Each run needs its own seed.", nameof(runs));
         var results = new List<ExperimentResult>();
+        MultiSeedResult? summary = null;
+        Directory.CreateDirectory(outputFolder);
         foreach (var options in runs)
         {
             var tagged = new SyncProgress<ExperimentProgress>(p => progress?.Report(p with { Phase = $"seed {options.Seed}: {p.Phase}" }));
             results.Add(await RunAsync(options, tokenizer, progress: tagged, cancellationToken: cancellationToken));
+            // Rewritten after every seed, so a long run stopped early still leaves the summary of the seeds that finished.
+            summary = MultiSeedResult.Aggregate(results, outputFolder);
+            ExperimentReport.Write(summary);
         }
-        Directory.CreateDirectory(outputFolder);
-        var summary = MultiSeedResult.Aggregate(results, outputFolder);
-        ExperimentReport.Write(summary);
-        return summary;
+        return summary!;
     }
 
     private static async Task<ExperimentResult> RunOnAsync(Device device, ExperimentOptions options, QwenTokenizer tokenizer,
