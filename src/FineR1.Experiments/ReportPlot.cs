@@ -107,6 +107,7 @@ public static class ReportPlot
             }
         }
         plot.Axes.SetLimitsY(0, 1);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.XLabel("RL step");
         plot.YLabel("reward / accuracy (0–1)");
         plot.ShowLegend(Alignment.UpperLeft);
