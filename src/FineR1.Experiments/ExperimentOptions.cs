@@ -23,8 +23,8 @@ public sealed record ExperimentOptions
 
     /// <summary>
     /// Torch's intra-op CPU threads while the experiment runs (default 1; the previous count is restored afterwards).
-    /// The thread count changes how a CPU sums floats, so a fixed count makes a seed's table the same on every machine
-    /// with the same CPU instruction set, whatever its core count. One thread is also the fastest on a busy machine: the
+    /// The thread count changes how a CPU sums floats, so a fixed count makes a seed's table the same whatever the
+    /// machine's core count (another kind of CPU may still round differently: docs/quickstart.md). One thread is also the fastest on a busy machine: the
     /// tiny model's matrices are too small to gain from more, and OpenMP threads that wait for a shared core spin.
     /// </summary>
     public int Threads { get; init; } = 1;
