@@ -71,7 +71,12 @@ public sealed record ExperimentResult
 /// <param name="MetricsJson">metrics.json (deterministic for a seed)</param>
 /// <param name="TimingsJson">timings.json</param>
 /// <param name="Plot">results.png</param>
-public sealed record ExperimentFiles(string Markdown, string MetricsJson, string TimingsJson, string Plot);
+public sealed record ExperimentFiles(string Markdown, string MetricsJson, string TimingsJson, string Plot)
+{
+    /// <summary>The four files in <paramref name="folder"/>.</summary>
+    public static ExperimentFiles In(string folder) => new(Path.Combine(folder, "results.md"), Path.Combine(folder, "metrics.json"),
+        Path.Combine(folder, "timings.json"), Path.Combine(folder, "results.png"));
+}
 
 /// <summary>How well the base model describes the test images (<see cref="ExperimentResult.BaseCaptions"/>).</summary>
 /// <param name="ExactSeen">% of seen-species test images captioned exactly.</param>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FineR1.Core.Hosting;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using FineR1.Core.Text.Tokenization;
@@ -45,7 +46,46 @@ public static class ExperimentRunner
         IReadOnlyList<IExperimentStage>? stages = null, IProgress<ExperimentProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        stages ??= DefaultStages(options);
+        if (options.Threads < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Threads, "ExperimentOptions.Threads must be at least 1.");
+        var device = DeviceSelector.Resolve(options.Device);
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(options.Threads);
+        try { return await RunOnAsync(device, options, tokenizer, stages ?? DefaultStages(options), progress, cancellationToken); }
+        finally { torch.set_num_threads(threads); }
+    }
+
+    /// <summary>
+    /// Runs the experiment once per options (one per seed, each with its own <see cref="ExperimentOptions.OutputFolder"/>),
+    /// and writes the summary — mean ± standard deviation per stage and metric, and every seed's rows — to
+    /// <paramref name="outputFolder"/> (<see cref="ExperimentReport.Write(MultiSeedResult)"/>) after each seed.
+    /// </summary>
+    /// <param name="runs">Settings of each run; their seeds must differ.</param>
+    /// <param name="outputFolder">Where the summary goes.</param>
+    /// <param name="tokenizer">Qwen tokenizer.</param>
+    /// <param name="progress">Progress of every long phase; phases are prefixed with "seed N: ".</param>
+    /// <param name="cancellationToken">Cancels.</param>
+    public static async Task<MultiSeedResult> RunSeedsAsync(IReadOnlyList<ExperimentOptions> runs, string outputFolder, QwenTokenizer tokenizer,
+        IProgress<ExperimentProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (runs.Count == 0) throw new ArgumentException("No run.", nameof(runs));
+        if (runs.Select(r => r.Seed).Distinct().Count() != runs.Count) throw new ArgumentException("Each run needs its own seed.", nameof(runs));
+        var results = new List<ExperimentResult>();
+        MultiSeedResult? summary = null;
+        Directory.CreateDirectory(outputFolder);
+        foreach (var options in runs)
+        {
+            var tagged = new SyncProgress<ExperimentProgress>(p => progress?.Report(p with { Phase = $"seed {options.Seed}: {p.Phase}" }));
+            results.Add(await RunAsync(options, tokenizer, progress: tagged, cancellationToken: cancellationToken));
+            // Rewritten after every seed, so a long run stopped early still leaves the summary of the seeds that finished.
+            summary = MultiSeedResult.Aggregate(results, outputFolder);
+            ExperimentReport.Write(summary);
+        }
+        return summary!;
+    }
+
+    private static async Task<ExperimentResult> RunOnAsync(Device device, ExperimentOptions options, QwenTokenizer tokenizer,
+        IReadOnlyList<IExperimentStage> stages, IProgress<ExperimentProgress>? progress, CancellationToken cancellationToken)
+    {
         var timings = new Dictionary<string, double>();
         var total = Stopwatch.StartNew();
         var watch = Stopwatch.StartNew();
@@ -61,7 +101,7 @@ public static class ExperimentRunner
         var processor = new Qwen2VLImageProcessor(pre.Images);
         var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
         var worldTokenizer = WorldVocabulary.Build(world, tokenizer, grid.H, grid.W);
-        var pretrained = WorldKnowledgePretraining.LoadOrTrain(world, worldTokenizer, pre, cache,
+        var pretrained = WorldKnowledgePretraining.LoadOrTrain(world, worldTokenizer, pre, cache, device,
             new SyncProgress<LmTrainingStep>(s => progress?.Report(new ExperimentProgress("pretraining", s.Step, s.TotalSteps, $"loss {s.Loss:F3}"))),
             cancellationToken);
         timings[pretrained.FromCache ? "base (loaded from cache)" : "base pretraining"] = Lap(watch);
@@ -135,8 +175,7 @@ public static class ExperimentRunner
             BaseCaptions = captions,
             PretrainingCurve = pretrained.Losses.Select(s => new CurvePoint(s.Step, s.TotalSteps, "loss", s.Loss)).ToList(),
             Stages = results, Timings = timings, BaseFromCache = pretrained.FromCache,
-            Files = new ExperimentFiles(Path.Combine(options.OutputFolder, "results.md"), Path.Combine(options.OutputFolder, "metrics.json"),
-                Path.Combine(options.OutputFolder, "timings.json"), Path.Combine(options.OutputFolder, "results.png")),
+            Files = ExperimentFiles.In(options.OutputFolder),
         };
         ExperimentReport.Write(result);
         return result;

@@ -168,7 +168,7 @@ public sealed class SupervisedStage(bool chainOfThought, LmTrainingOptions optio
 /// CoT SFT + TAPO: <see cref="TapoTrainer"/> on the world's triplets (<see cref="SynthTapoSamples.Load"/>; anchor = a
 /// seen training image, positive = another image of its species, negative = an image of the most similar other species)
 /// with the Fine-R1 reward, starting from the CoT-SFT weights. Prompts are encoded by <see cref="TapoPromptEncoder"/> with
-/// the experiment's image processor (the tiny model's grid, not the RL resolution). Curve: reward and accuracy per step.
+/// the experiment's image processor (the tiny model's grid, not the RL resolution). Curve per step: reward and accuracy of the kept batch, accuracy of all generated rollouts.
 /// </summary>
 /// <param name="options">CPU-sized TAPO settings.</param>
 public sealed class TapoStage(TapoStageOptions options) : IExperimentStage
@@ -220,6 +220,8 @@ public sealed class TapoStage(TapoStageOptions options) : IExperimentStage
                 var reward = new CurvePoint(step, options.Steps, "reward", m.Reward);
                 curve.Add(reward);
                 curve.Add(new CurvePoint(step, options.Steps, "accuracy", m.Accuracy));
+                // Accuracy of every rollout generated this step, before dynamic sampling kept the mixed groups.
+                curve.Add(new CurvePoint(step, options.Steps, "generated_accuracy", m.GeneratedAccuracy));
                 context.Progress?.Report(reward);
             }
         }

@@ -1,108 +1,124 @@
-using SkiaSharp;
+using ScottPlot;
 
 namespace FineR1.Experiments;
 
 /// <summary>
-/// Draws results.png with SkiaSharp: accuracy bars per stage (left) and training curves (right). Text is drawn with
-/// <see cref="SKTypeface.Default"/> when the platform has a font; the Markdown report explains the layout either way.
+/// Draws results.png with ScottPlot, three panels side by side: accuracy per stage (bars, a legend, the closed-world chance
+/// line; with several seeds the mean and ± one standard deviation), the training losses (pretraining and each SFT stage,
+/// over the share of their steps), and TAPO's reward and rollout accuracy per step (their own 0–1 axis).
 /// </summary>
 public static class ReportPlot
 {
-    private static readonly SKColor[] BarColors =
-        [new(0x1f, 0x77, 0xb4), new(0xae, 0xc7, 0xe8), new(0xd6, 0x27, 0x28), new(0xff, 0x98, 0x96)];
+    /// <summary>Plot size in pixels.</summary>
+    public const int Width = 1800, Height = 560;
 
-    private static readonly SKColor[] CurveColors =
-        [new(0x55, 0x55, 0x55), new(0x2c, 0xa0, 0x2c), new(0x94, 0x67, 0xbd), new(0xff, 0x7f, 0x0e), new(0x8c, 0x56, 0x4b)];
+    /// <summary>Closed-world chance: one of 4 options.</summary>
+    public const double ClosedWorldChance = 25;
 
-    /// <summary>Writes the plot to <paramref name="path"/> (PNG, 1200×500).</summary>
-    public static void Draw(ExperimentResult result, string path)
+    /// <summary>Writes the plot of one run or of several seeds to <paramref name="path"/> (PNG).</summary>
+    /// <param name="runs">One result per seed (one for a single run).</param>
+    /// <param name="path">PNG file to write.</param>
+    /// <exception cref="ArgumentException">No run.</exception>
+    public static void Draw(IReadOnlyList<ExperimentResult> runs, string path)
     {
-        const int width = 1200, height = 500;
-        using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, 13);
-        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1, IsAntialias = true, Style = SKPaintStyle.Stroke };
-        using var grid = new SKPaint { Color = new SKColor(0xdd, 0xdd, 0xdd), StrokeWidth = 1, Style = SKPaintStyle.Stroke };
+        if (runs.Count == 0) throw new ArgumentException("Nothing to plot: no run.", nameof(runs));
+        var figure = new Multiplot();
+        figure.AddPlots(3);
+        figure.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        Accuracy(figure.GetPlot(0), runs);
+        Losses(figure.GetPlot(1), runs);
+        Rewards(figure.GetPlot(2), runs);
+        figure.SavePng(path, Width, Height);
+    }
 
-        // Left: bars, y = 0..100 %.
-        var bars = new SKRect(60, 40, 600, 420);
-        canvas.DrawText("Accuracy (%) per stage: closed seen / closed unseen / open seen / open unseen", 60, 25, font, text);
-        for (int y = 0; y <= 100; y += 25)
+    private static void Accuracy(Plot plot, IReadOnlyList<ExperimentResult> runs)
+    {
+        var summary = MultiSeedResult.Aggregate(runs, ".");
+        var palette = new ScottPlot.Palettes.Category10();
+        int bars = StageMetric.Accuracies.Count;
+        for (int k = 0; k < bars; k++)
         {
-            float py = bars.Bottom - bars.Height * y / 100f;
-            canvas.DrawLine(bars.Left, py, bars.Right, py, grid);
-            canvas.DrawText(y.ToString(), bars.Left - 30, py + 4, font, text);
-        }
-        using (var chance = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1, Style = SKPaintStyle.Stroke, PathEffect = SKPathEffect.CreateDash([6, 4], 0) })
-            canvas.DrawLine(bars.Left, bars.Bottom - bars.Height * 0.25f, bars.Right, bars.Bottom - bars.Height * 0.25f, chance);
-        var stages = result.Stages;
-        float slot = bars.Width / Math.Max(1, stages.Count);
-        for (int i = 0; i < stages.Count; i++)
-        {
-            var s = stages[i];
-            double?[] values = [s.ClosedWorld?.Seen, s.ClosedWorld?.Unseen, s.OpenWorld?.Seen, s.OpenWorld?.Unseen];
-            float bw = slot * 0.8f / values.Length;
-            for (int k = 0; k < values.Length; k++)
+            var metric = StageMetric.Accuracies[k];
+            var series = new List<Bar>();
+            for (int i = 0; i < summary.Stages.Count; i++)
             {
-                float x = bars.Left + i * slot + slot * 0.1f + k * bw;
-                if (values[k] is not { } v)
-                {
-                    using var cross = new SKPaint { Color = SKColors.LightGray, StrokeWidth = 2, Style = SKPaintStyle.Stroke };
-                    canvas.DrawLine(x + 2, bars.Bottom - 4, x + bw - 2, bars.Bottom - 14, cross);
-                    continue;
-                }
-                using var fill = new SKPaint { Color = BarColors[k], Style = SKPaintStyle.Fill };
-                float top = bars.Bottom - bars.Height * (float)Math.Clamp(v, 0, 100) / 100f;
-                canvas.DrawRect(new SKRect(x, top, x + bw - 1, bars.Bottom), fill);
+                if (!summary.Stages[i].Metrics.TryGetValue(metric.Key, out var v)) continue;   // stage not available: no bar
+                // Stage i's bars sit at i·(bars + 1) + k: one empty slot between stages.
+                series.Add(new Bar { Position = i * (bars + 1) + k, Value = v.Mean, Error = runs.Count > 1 ? v.StandardDeviation : 0, FillColor = palette.GetColor(k) });
             }
-            canvas.DrawText(s.Name, bars.Left + i * slot + slot * 0.1f, bars.Bottom + 18, font, text);
+            var added = plot.Add.Bars(series);
+            added.LegendText = metric.Header.ToLowerInvariant();
         }
-        canvas.DrawRect(bars, axis);
+        var chance = plot.Add.HorizontalLine(ClosedWorldChance);
+        chance.LinePattern = LinePattern.Dashed;
+        chance.Color = Colors.Gray;
+        chance.LegendText = "chance, closed world (4 options)";
+        plot.Axes.Bottom.SetTicks(
+            summary.Stages.Select((_, i) => i * (bars + 1) + (bars - 1) / 2.0).ToArray(),
+            summary.Stages.Select(s => s.Name).ToArray());
+        plot.Axes.SetLimitsY(0, 100);
+        plot.YLabel("accuracy (%)");
+        plot.Title(runs.Count > 1 ? $"Accuracy per stage, mean ± sd of {runs.Count} seeds" : $"Accuracy per stage, seed {runs[0].Seed}");
+        plot.ShowLegend(Alignment.UpperLeft);
+    }
 
-        // Right: curves one after another; losses on the left scale, rewards (0..1) share it.
-        var plot = new SKRect(680, 40, 1170, 420);
-        canvas.DrawText("Training curves: loss (TAPO: reward) per step, pretraining then each stage", 680, 25, font, text);
-        var curves = new List<(string Name, IReadOnlyList<CurvePoint> Points)> { ("pretraining", result.PretrainingCurve) };
-        // One line per stage: its loss, or for TAPO its reward (the accuracy points are in metrics.json only).
-        curves.AddRange(stages.Select(s => (s.Name, (IReadOnlyList<CurvePoint>)s.Curve.Where(p => p.Metric != "accuracy").ToList()))
-            .Where(c => c.Item2.Count > 0));
-        double max = Math.Max(1e-6, curves.SelectMany(c => c.Points).Select(p => p.Value).DefaultIfEmpty(1).Max());
-        for (int q = 0; q <= 4; q++)
+    private static void Losses(Plot plot, IReadOnlyList<ExperimentResult> runs)
+    {
+        var curves = new List<(string Name, IReadOnlyList<double>[] PerRun)> { ("pretraining", runs.Select(r => Values(r.PretrainingCurve, "loss")).ToArray()) };
+        foreach (var name in runs[0].Stages.Select(s => s.Name))
+            curves.Add((name, runs.Select(r => Values(r.Stages.FirstOrDefault(s => s.Name == name)?.Curve ?? [], "loss")).ToArray()));
+        foreach (var (name, perRun) in curves)
         {
-            float py = plot.Bottom - plot.Height * q / 4f;
-            canvas.DrawLine(plot.Left, py, plot.Right, py, grid);
-            canvas.DrawText((max * q / 4).ToString("F1"), plot.Left - 40, py + 4, font, text);
+            var mean = Mean(perRun);
+            if (mean.Length == 0) continue;
+            // x: % of the phase's steps, since pretraining takes hundreds of times more steps than an SFT stage.
+            var xs = Enumerable.Range(1, mean.Length).Select(i => 100.0 * i / mean.Length).ToArray();
+            var line = plot.Add.ScatterLine(xs, mean.Select(m => m.Mean).ToArray());
+            line.LegendText = name;
+            line.LineWidth = 2;
         }
-        // Curves run one after another along x, as the pipeline does. Pretraining has hundreds of times more steps than a
-        // TAPO run, so x is not shared by step: pretraining gets 40 % of the width, every stage an equal part of the rest.
-        float Share(int c) => curves.Count == 1 ? 1f : c == 0 ? 0.4f : 0.6f / (curves.Count - 1);
-        float start = plot.Left;
-        for (int c = 0; c < curves.Count; c++)
+        plot.XLabel("% of the phase's steps");
+        plot.YLabel("training loss (cross-entropy per target token)");
+        plot.Title(runs.Count > 1 ? $"Training losses, mean of {runs.Count} seeds" : "Training losses");
+        plot.ShowLegend(Alignment.UpperRight);
+    }
+
+    private static void Rewards(Plot plot, IReadOnlyList<ExperimentResult> runs)
+    {
+        var tapo = runs[0].Stages.FirstOrDefault(s => s.Curve.Any(p => p.Metric == "reward"))?.Name;
+        plot.Title(tapo is null ? "No RL stage ran" : runs.Count > 1 ? $"{tapo}: per RL step, mean ± sd of {runs.Count} seeds" : $"{tapo}: per RL step");
+        if (tapo is null) return;
+        var palette = new ScottPlot.Palettes.Category10();
+        (string Metric, string Label)[] series =
+            [("reward", "reward of the trained batch"), ("generated_accuracy", "accuracy of all rollouts"), ("accuracy", "accuracy of the trained batch")];
+        for (int k = 0; k < series.Length; k++)
         {
-            var pts = curves[c].Points;
-            float span = plot.Width * Share(c);
-            using var pen = new SKPaint { Color = CurveColors[c % CurveColors.Length], StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
-            using var pathLine = new SKPath();
-            for (int i = 0; i < pts.Count; i++)
+            var mean = Mean(runs.Select(r => Values(r.Stages.FirstOrDefault(s => s.Name == tapo)?.Curve ?? [], series[k].Metric)).ToArray());
+            if (mean.Length == 0) continue;
+            var xs = Enumerable.Range(1, mean.Length).Select(i => (double)i).ToArray();
+            var ys = mean.Select(m => m.Mean).ToArray();
+            var line = plot.Add.Scatter(xs, ys, palette.GetColor(k + 4));
+            line.LegendText = series[k].Label;
+            line.LineWidth = 2;
+            if (runs.Count > 1)
             {
-                float x = start + span * (pts.Count == 1 ? 0.5f : i / (float)(pts.Count - 1));
-                float y = plot.Bottom - plot.Height * (float)(pts[i].Value / max);
-                if (i == 0) pathLine.MoveTo(x, y); else pathLine.LineTo(x, y);
+                var errors = plot.Add.ErrorBar(xs, ys, mean.Select(m => m.StandardDeviation).ToArray());
+                errors.Color = line.Color;
             }
-            canvas.DrawPath(pathLine, pen);
-            if (c > 0) canvas.DrawLine(start, plot.Top, start, plot.Bottom, grid);
-            using var labelPaint = new SKPaint { Color = pen.Color, IsAntialias = true };
-            float labelX = Math.Min(start + 2, plot.Right - font.MeasureText(curves[c].Name) - 2);   // keep the last label inside
-            canvas.DrawText(curves[c].Name, labelX, plot.Top + 14 + 14 * (c % 2), font, labelPaint);
-            start += span;
         }
-        canvas.DrawRect(plot, axis);
+        plot.Axes.SetLimitsY(0, 1);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.XLabel("RL step");
+        plot.YLabel("reward / accuracy (0–1)");
+        plot.ShowLegend(Alignment.UpperLeft);
+    }
 
-        using var image = surface.Snapshot();
-        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var stream = File.Create(path);
-        data.SaveTo(stream);
+    private static IReadOnlyList<double> Values(IEnumerable<CurvePoint> curve, string metric) => curve.Where(p => p.Metric == metric).Select(p => p.Value).ToList();
+
+    /// <summary>Mean and sd per step over the runs (the shortest run's length; runs of one preset have equal lengths).</summary>
+    private static SeedStatistic[] Mean(IReadOnlyList<double>[] perRun)
+    {
+        int length = perRun.Min(c => c.Count);
+        return Enumerable.Range(0, length).Select(i => SeedStatistic.Of(perRun.Select(c => c[i]).ToList())).ToArray();
     }
 }

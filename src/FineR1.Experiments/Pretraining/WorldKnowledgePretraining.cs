@@ -101,8 +101,8 @@ public static class WorldKnowledgePretraining
         }
     }
 
-    /// <summary>The cache key of a world + settings (hex SHA-256 prefix).</summary>
-    public static string CacheKey(FgvrSynthWorld world, QwenTokenizer tokenizer, PretrainingOptions options)
+    /// <summary>The cache key of a world + settings (hex SHA-256 prefix); a base trained on a GPU gets its own key.</summary>
+    public static string CacheKey(FgvrSynthWorld world, QwenTokenizer tokenizer, PretrainingOptions options, Device? device = null)
     {
         var sb = new StringBuilder();
         sb.Append(File.ReadAllText(world.Files.WorldJson)).Append('\n');
@@ -112,6 +112,7 @@ public static class WorldKnowledgePretraining
         sb.Append(string.Join(",", tokenizer.ClosedVocabulary ?? [])).Append('\n');
         sb.Append(JsonSerializer.Serialize(options.Training)).Append(options.Seed).Append(',').Append(options.FactRepeats).Append(options.VariedContexts ? ",varied" : "").Append('\n');
         sb.Append(options.Images.MinPixels).Append(',').Append(options.Images.MaxPixels).Append("\nv4-closed-vocabulary");
+        if (device is not null && device.type != DeviceType.CPU) sb.Append("\ntrained on ").Append(device.type);   // other kernels, other weights
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16].ToLowerInvariant();
     }
 
@@ -120,19 +121,22 @@ public static class WorldKnowledgePretraining
     /// <param name="tokenizer">The world's closed-vocabulary tokenizer (<see cref="WorldVocabulary.Build"/>).</param>
     /// <param name="options">Settings.</param>
     /// <param name="cacheRoot">Folder holding cached base models.</param>
+    /// <param name="device">Where the model trains and is returned (null: CPU). Weights are initialised on the CPU either way.</param>
     /// <param name="progress">Receives every training step (not called when loaded from the cache).</param>
     /// <param name="cancellationToken">Cancels training.</param>
     public static PretrainedBase LoadOrTrain(FgvrSynthWorld world, QwenTokenizer tokenizer, PretrainingOptions options,
-        string cacheRoot, IProgress<LmTrainingStep>? progress = null, CancellationToken cancellationToken = default)
+        string cacheRoot, Device? device = null, IProgress<LmTrainingStep>? progress = null, CancellationToken cancellationToken = default)
     {
+        device ??= CPU;
         var watch = Stopwatch.StartNew();
-        string folder = Path.Combine(cacheRoot, "base-" + CacheKey(world, tokenizer, options));
+        string folder = Path.Combine(cacheRoot, "base-" + CacheKey(world, tokenizer, options, device));
         var config = options.ConfigFor(tokenizer);
         string weights = Path.Combine(folder, "model.safetensors"), lossFile = Path.Combine(folder, "losses.json");
         if (File.Exists(weights) && File.Exists(lossFile))
         {
             var cachedModel = new Qwen2_5_VLForConditionalGeneration(config, CPU, ScalarType.Float32);
             CheckpointLoader.Load(cachedModel, folder);
+            cachedModel.to(device);
             cachedModel.eval();
             var losses = JsonSerializer.Deserialize<List<LmTrainingStep>>(File.ReadAllText(lossFile))
                 ?? throw new InvalidDataException($"{lossFile}: not a loss list.");
@@ -142,6 +146,7 @@ public static class WorldKnowledgePretraining
         torch.manual_seed(options.Seed);
         var model = new Qwen2_5_VLForConditionalGeneration(config, CPU, ScalarType.Float32);
         InitializeWeights(model);
+        model.to(device);
         var processor = new Qwen2VLImageProcessor(options.Images);
         var grid = processor.PlanResize(world.Options.ImageSize, world.Options.ImageSize).Grid;
         var encoder = new LmExampleEncoder(tokenizer, grid.H, grid.W);

@@ -38,6 +38,7 @@ public sealed class QuickstartExperimentTests
     {
         using var dir = TestPaths.NewTempDir();
         var tokenizer = Tokenizer();
+        int threadsBefore = TorchSharp.torch.get_num_threads();
         var phases = new HashSet<string>();
         var progress = new SyncProgress<ExperimentProgress>(p => phases.Add(p.Phase));
         var first = await ExperimentRunner.RunAsync(Options(Path.Combine(dir.Path, "a")), tokenizer, progress: progress,
@@ -87,6 +88,7 @@ public sealed class QuickstartExperimentTests
         var third = await ExperimentRunner.RunAsync(Options(Path.Combine(dir.Path, "a")) with { OpenWorld = false }, tokenizer,
             [new ZeroShotStage()], cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(third.BaseFromCache);
+        Assert.Equal(threadsBefore, TorchSharp.torch.get_num_threads());   // ExperimentOptions.Threads holds for the run only
         Assert.Equal(first.PretrainingCurve.Select(p => Math.Round(p.Value, 5)), third.PretrainingCurve.Select(p => Math.Round(p.Value, 5)));
         Assert.Equal(first.Stages[0].ClosedWorld, third.Stages[0].ClosedWorld, new ScoresComparer());
     }
@@ -106,6 +108,21 @@ public sealed class QuickstartExperimentTests
                 Assert.InRange(v, 0, 100);
         Assert.Contains("| CoT SFT + TAPO |", File.ReadAllText(result.Files.Markdown));
         Assert.True(File.Exists(Path.Combine(dir.Path, "eval", "base-captions.jsonl")));
+    }
+
+    /// <summary>The runner on CUDA (<c>--device cuda</c>): the tiny settings complete with well-formed numbers.</summary>
+    [Fact]
+    [Trait("Category", "Gpu")]
+    public async Task Gpu_pipeline_runs_on_cuda()
+    {
+        Gpu.RequireCuda();
+        using var dir = TestPaths.NewTempDir();
+        var result = await ExperimentRunner.RunAsync(Options(dir.Path) with { Device = "cuda" }, Tokenizer(),
+            cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(4, result.Stages.Count(s => s.Available));
+        foreach (var s in result.Stages)
+            foreach (var v in new[] { s.ClosedWorld!.Seen, s.ClosedWorld.Unseen, s.OpenWorld!.Seen, s.OpenWorld.Unseen })
+                Assert.InRange(v, 0, 100);
     }
 
     private sealed class ScoresComparer : IEqualityComparer<SplitScores?>

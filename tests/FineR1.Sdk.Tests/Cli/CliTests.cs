@@ -113,6 +113,9 @@ public sealed class CliTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("error:", bad.Output);
         Assert.DoesNotContain("   at ", bad.Output);
+        var seeds = await Finer1(dir.Path, "quickstart", "--seeds", "0");
+        Assert.Equal(2, seeds.ExitCode);
+        Assert.Contains("--seeds must be between 1 and 100", seeds.Output);
 
         var model = SaveTinyModel(dir);
         var missing = await Finer1(dir.Path, "classify", model, "nope.png");
