@@ -60,7 +60,10 @@ public sealed class LaunchTests
     {
         int port = FreePort();
         var clock = Stopwatch.StartNew();
-        var joined = Task.Run(() => TcpRendezvous.Exchange(new DistributedEnvironment(2, 4, 2, 4, "127.0.0.1", port), () => [], TimeSpan.FromSeconds(4)));
+        // Rank 2 on its own thread: under a busy test run the thread pool may not start a pooled task before rank 0's
+        // deadline, and rank 2 would then be named as missing too.
+        var joined = Task.Factory.StartNew(() => TcpRendezvous.Exchange(new DistributedEnvironment(2, 4, 2, 4, "127.0.0.1", port), () => [], TimeSpan.FromSeconds(12)),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         // A stranger that does not speak the protocol is dropped, not counted.
         var token = TestContext.Current.CancellationToken;
         var stranger = Task.Run(async () =>
@@ -72,10 +75,10 @@ public sealed class LaunchTests
             await Task.Delay(500, token);
         }, token);
         var e = Assert.Throws<DistributedException>(() =>
-            TcpRendezvous.Exchange(new DistributedEnvironment(0, 4, 0, 4, "127.0.0.1", port), () => [1, 2, 3], TimeSpan.FromSeconds(2)));
+            TcpRendezvous.Exchange(new DistributedEnvironment(0, 4, 0, 4, "127.0.0.1", port), () => [1, 2, 3], TimeSpan.FromSeconds(6)));
         Assert.Equal([1, 3], e.Ranks);
-        Assert.Contains("ranks 1, 3 did not join within 2 s", e.Message);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8));
+        Assert.Contains("ranks 1, 3 did not join within 6 s", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15));
         await stranger;
         await Assert.ThrowsAsync<DistributedException>(() => joined);   // rank 2 then finds no rank 0 and gives up in bounded time
     }
