@@ -111,9 +111,12 @@ public sealed class SftTrainer
         var trainable = new List<(string, Parameter)>();
         foreach (var (name, p) in model.UniqueParameters())
         {
-            bool train = name.StartsWith("model.visual.merger.", StringComparison.Ordinal) ? options.TrainMultiModalProjector
-                : name.StartsWith("model.visual.", StringComparison.Ordinal) ? options.TrainVisionTower
-                : options.TrainLanguageModel;
+            bool train = model.PartOf(name) switch
+            {
+                ModelPart.Projector => options.TrainMultiModalProjector,
+                ModelPart.VisionTower => options.TrainVisionTower,
+                _ => options.TrainLanguageModel,
+            };
             p.requires_grad = train;
             if (train) trainable.Add((name, p));
         }

@@ -15,15 +15,13 @@ public static class GradientCheckpointingExtensions
     public static void EnableGradientCheckpointing(this Qwen2_5_VLForConditionalGeneration model, bool includeVision = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.model.language_model.GradientCheckpointing = true;
-        model.model.visual.GradientCheckpointing = includeVision;
+        ((IVisionLanguageModel)model).SetGradientCheckpointing(languageModel: true, visionTower: includeVision);
     }
 
     /// <summary>Turns checkpointing off for the decoder and the vision tower.</summary>
     public static void DisableGradientCheckpointing(this Qwen2_5_VLForConditionalGeneration model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        model.model.language_model.GradientCheckpointing = false;
-        model.model.visual.GradientCheckpointing = false;
+        ((IVisionLanguageModel)model).SetGradientCheckpointing(languageModel: false, visionTower: false);
     }
 }

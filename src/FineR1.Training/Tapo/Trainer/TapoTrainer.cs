@@ -109,7 +109,7 @@ public sealed class TapoTrainer : IDisposable
         _rollout = new TapoRolloutEngine(model, encoder.Tokenizer, Reward, options.Rollout, options.Algorithm.PositiveRolloutConditioning, maxRowsPerGeneration);
         _loader = new TapoPromptLoader(samples.Count, options.Rollout.PromptsPerDraw, options.Rollout.Seed);
 
-        if (options.Algorithm.UseReferenceKl) _reference = FrozenCopy(model);
+        if (options.Algorithm.UseReferenceKl) _reference = model.CreateFrozenCopy();
         SetTrainable(model, options.Optimization);
         // Recompute decoder layers (and vision blocks, which TAPO trains) in backward; only active in training mode.
         if (options.Optimization.GradientCheckpointing)
@@ -503,25 +503,11 @@ public sealed class TapoTrainer : IDisposable
     private static void SetTrainable(Qwen2_5_VLForConditionalGeneration model, TapoOptimizationOptions o)
     {
         foreach (var (name, p) in model.named_parameters())
-            p.requires_grad = !(o.FreezeVisionTower && name.StartsWith("model.visual.", StringComparison.Ordinal));
+            p.requires_grad = !(o.FreezeVisionTower && model.PartOf(name) != ModelPart.LanguageModel);
     }
 
     /// <summary>Sampling seed of the draw whose prompts end at <paramref name="promptCounter"/>.</summary>
     private ulong SamplingSeed(int promptCounter) => (ulong)Options.Rollout.Seed * 1_000_003UL + (ulong)promptCounter;
-
-    /// <summary>A frozen, evaluation-mode copy of <paramref name="model"/> on its device and dtype (reference policy).</summary>
-    private static Qwen2_5_VLForConditionalGeneration FrozenCopy(Qwen2_5_VLForConditionalGeneration model)
-    {
-        var weight = model.lm_head.weight!;
-        var copy = new Qwen2_5_VLForConditionalGeneration(model.Config, weight.device, weight.dtype);
-        var source = model.state_dict();
-        using (no_grad())
-            foreach (var (name, tensor) in copy.state_dict())
-                tensor.copy_(source[name]);
-        foreach (var p in copy.parameters()) p.requires_grad = false;
-        copy.eval();
-        return copy;
-    }
 
     /// <summary>Closes the metrics file and frees the optimizer state.</summary>
     public void Dispose()
