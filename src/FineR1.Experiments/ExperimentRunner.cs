@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FineR1.Core.Hosting;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
+using FineR1.Core.Processing;
 using FineR1.Core.Text.Tokenization;
 using FineR1.Inference.Evaluation;
 using FineR1.Experiments.Pretraining;
@@ -108,8 +109,9 @@ public static class ExperimentRunner
         using var model = pretrained.Model;
 
         var encoder = new LmExampleEncoder(worldTokenizer, grid.H, grid.W);
+        var evaluationProcessor = new Qwen2_5_VLProcessor(worldTokenizer, processor);   // the pixels the predictor sees
         progress?.Report(new ExperimentProgress("base captions", 0, 1, "describing the test images"));
-        var captions = await CaptionScoresAsync(model, encoder, processor, world, options, cancellationToken);
+        var captions = await CaptionScoresAsync(model, encoder, evaluationProcessor, world, options, cancellationToken);
         progress?.Report(new ExperimentProgress("base captions", 1, 1, $"{captions.AttributeAccuracy:F1} % of attributes right"));
         timings["base captions"] = Lap(watch);
         var snapshots = new Dictionary<string, Dictionary<string, Tensor>>();
@@ -145,9 +147,9 @@ public static class ExperimentRunner
                 timings[$"train {stage.Name}"] = Lap(watch);
                 snapshots[stage.Name] = Snapshot(model);
 
-                var closed = await EvaluateAsync(model, encoder, processor, world, options, EvalProtocol.ClosedWorld, stage.Name, progress, cancellationToken);
+                var closed = await EvaluateAsync(model, encoder, evaluationProcessor, world, options, EvalProtocol.ClosedWorld, stage.Name, progress, cancellationToken);
                 var open = options.OpenWorld
-                    ? await EvaluateAsync(model, encoder, processor, world, options, EvalProtocol.OpenWorld, stage.Name, progress, cancellationToken)
+                    ? await EvaluateAsync(model, encoder, evaluationProcessor, world, options, EvalProtocol.OpenWorld, stage.Name, progress, cancellationToken)
                     : default;
                 timings[$"eval {stage.Name}"] = Lap(watch);
                 results.Add(new StageResult
@@ -181,8 +183,8 @@ public static class ExperimentRunner
         return result;
     }
 
-    private static async Task<(SplitScores? Scores, double? FormatRate)> EvaluateAsync(Qwen2_5_VLForConditionalGeneration model,
-        LmExampleEncoder encoder, Qwen2VLImageProcessor processor, FgvrSynthWorld world, ExperimentOptions options,
+    private static async Task<(SplitScores? Scores, double? FormatRate)> EvaluateAsync(IVisionLanguageModel model,
+        LmExampleEncoder encoder, Qwen2_5_VLProcessor processor, FgvrSynthWorld world, ExperimentOptions options,
         EvalProtocol protocol, string stage, IProgress<ExperimentProgress>? progress, CancellationToken ct)
     {
         string tag = protocol == EvalProtocol.ClosedWorld ? "closed" : "open";
@@ -218,10 +220,10 @@ public static class ExperimentRunner
         return (new SplitScores(Math.Round(avg.SeenAverage, 4), Math.Round(avg.UnseenAverage, 4), Math.Round(avg.Overall, 4), perFile), format);
     }
 
-    private static async Task<CaptionScores> CaptionScoresAsync(Qwen2_5_VLForConditionalGeneration model, LmExampleEncoder encoder,
-        Qwen2VLImageProcessor processor, FgvrSynthWorld world, ExperimentOptions options, CancellationToken ct)
+    private static async Task<CaptionScores> CaptionScoresAsync(IVisionLanguageModel model, LmExampleEncoder encoder,
+        Qwen2_5_VLProcessor processor, FgvrSynthWorld world, ExperimentOptions options, CancellationToken ct)
     {
-        model.eval();
+        model.Module.eval();
         var predictor = new GenerativePredictor(model, encoder, processor, maxNewTokens: 64, systemPrompt: null);
         var images = world.Eval.SelectMany(e => e.Records).Select(r => r.Image).ToList();
         int exactSeen = 0, exactUnseen = 0, phrases = 0, phrasesRight = 0;

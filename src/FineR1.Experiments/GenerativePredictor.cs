@@ -1,6 +1,7 @@
 using FineR1.Core.Generation;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
+using FineR1.Core.Processing;
 using FineR1.Inference.Evaluation;
 using FineR1.Experiments.Pretraining;
 using static TorchSharp.torch;
@@ -8,23 +9,25 @@ using static TorchSharp.torch;
 namespace FineR1.Experiments;
 
 /// <summary>
-/// The evaluation harness's predictor over a Qwen2.5-VL model: chat = an optional system message (null = Qwen's default
-/// system message) and one user turn (image first, then the prompt), greedy decoding with <see cref="SequenceGenerator"/>, decoded without special tokens.
+/// The evaluation harness's predictor over a vision-language model (<see cref="IVisionLanguageModel"/>): chat = an
+/// optional system message (null = Qwen's default system message) and one user turn (image first, then the prompt),
+/// pixels from <see cref="Qwen2_5_VLProcessor"/>, greedy decoding with <see cref="SequenceGenerator"/> over the model's
+/// generation view, decoded without special tokens.
 /// </summary>
 public sealed class GenerativePredictor : IFineGrainedPredictor
 {
-    private readonly Qwen2_5_VLForConditionalGeneration _model;
+    private readonly IVisionLanguageModel _model;
     private readonly LmExampleEncoder _encoder;
-    private readonly Qwen2VLImageProcessor _processor;
+    private readonly Qwen2_5_VLProcessor _processor;
     private readonly GenerationOptions _options;
 
     /// <summary>Creates a predictor.</summary>
     /// <param name="model">The model (put in eval mode by the caller).</param>
     /// <param name="encoder">Chat encoder whose image grid matches <paramref name="processor"/>'s output.</param>
-    /// <param name="processor">Image processor.</param>
+    /// <param name="processor">The processor whose image processor prepares the pixels.</param>
     /// <param name="maxNewTokens">Generation budget per answer.</param>
     /// <param name="systemPrompt">System message, or null for the chat template's default.</param>
-    public GenerativePredictor(Qwen2_5_VLForConditionalGeneration model, LmExampleEncoder encoder, Qwen2VLImageProcessor processor,
+    public GenerativePredictor(IVisionLanguageModel model, LmExampleEncoder encoder, Qwen2_5_VLProcessor processor,
         int maxNewTokens, string? systemPrompt = null)
     {
         _systemPrompt = systemPrompt;
@@ -48,13 +51,12 @@ public sealed class GenerativePredictor : IFineGrainedPredictor
         var prompts = new List<GenerationPrompt>();
         foreach (var r in requests)
         {
-            var processed = _processor.Process(r.ImagePath);
+            var processed = _processor.ProcessImages([ImageInput.FromFile(r.ImagePath)]);
             prompts.Add(new GenerationPrompt(_encoder.Prompt(_systemPrompt, true, r.Prompt).Select(i => (long)i).ToArray(),
                 [new PromptImage(processed.PixelValues, processed.Grids[0])]));
         }
-        var device = _model.lm_head.weight!.device;
-        using var inputs = GenerationInputs.LeftPad(prompts, _options.PadTokenId, device);
-        var result = SequenceGenerator.Generate(new Qwen2_5_VLGenerationModel(_model), inputs, _options, cancellationToken: cancellationToken);
+        using var inputs = GenerationInputs.LeftPad(prompts, _options.PadTokenId, _model.Device);
+        var result = SequenceGenerator.Generate(_model.CreateGenerationModel(), inputs, _options, cancellationToken: cancellationToken);
         var outputs = result.Sequences.Select(s =>
         {
             GeneratedTokens += s.TokenIds.Length;

@@ -20,7 +20,7 @@ public sealed record CheckpointSaveOptions
     /// <summary>Store floating-point tensors in this dtype (e.g. <c>BFloat16</c>); null keeps each tensor's dtype.</summary>
     public ScalarType? DType { get; init; }
 
-    /// <summary>When given, <c>config.json</c> is written from it (<see cref="Qwen2_5_VLConfig.ToJson"/>, plus the
-    /// stored <c>dtype</c>).</summary>
-    public Qwen2_5_VLConfig? Config { get; init; }
+    /// <summary>When given, <c>config.json</c> is written from it (<see cref="IPretrainedConfig.ToJson"/>, e.g.
+    /// <see cref="Qwen2_5_VLConfig"/>, plus the stored <c>dtype</c>).</summary>
+    public IPretrainedConfig? Config { get; init; }
 }

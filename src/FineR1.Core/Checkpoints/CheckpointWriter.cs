@@ -141,7 +141,7 @@ public static class CheckpointWriter
         return sb.ToString();
     }
 
-    private static string ConfigJson(Configuration.Qwen2_5_VLConfig config, List<KeyValuePair<string, Tensor>> tensors, ScalarType? dtype)
+    private static string ConfigJson(Configuration.IPretrainedConfig config, List<KeyValuePair<string, Tensor>> tensors, ScalarType? dtype)
     {
         var root = JsonNode.Parse(config.ToJson())!.AsObject();
         var floating = dtype ?? tensors.Select(t => t.Value.dtype).FirstOrDefault(torch.is_floating_point, ScalarType.Float32);

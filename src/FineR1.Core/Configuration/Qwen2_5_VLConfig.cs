@@ -8,7 +8,7 @@ namespace FineR1.Core.Configuration;
 /// layout: transformers 4.x (text fields at the top level, <c>rope_scaling</c>) or 5.x (<c>text_config</c>,
 /// <c>vision_config</c>, <c>rope_parameters</c>). <see cref="Qwen2_5_VL3B"/> and <see cref="Qwen2_5_VL7B"/> are presets.
 /// </summary>
-public sealed record Qwen2_5_VLConfig
+public sealed record Qwen2_5_VLConfig : IPretrainedConfig
 {
     /// <summary>Text decoder settings.</summary>
     public Qwen2_5_VLTextConfig Text { get; init; } = new();

@@ -1,4 +1,6 @@
+using FineR1.Core.Configuration;
 using FineR1.Core.Generation;
+using FineR1.Core.Imaging;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,10 +9,13 @@ namespace FineR1.Core.Modeling;
 
 /// <summary>
 /// What training, generation and inference need from a vision-language model family (the role of Microsoft.ML.GenAI's
-/// shared model interface): one forward over token ids and images, the vision tower on its own, parameters grouped by
-/// part for freezing recipes, gradient checkpointing, a frozen copy (TAPO's reference policy) and a KV-cached generation
-/// view. <see cref="Qwen2_5_VLForConditionalGeneration"/> implements it; a second family (Qwen2-VL, Qwen3-VL) implements
-/// it too and the trainers, the generator and the classifier take it unchanged (docs/architecture.md, "Adding a model
+/// shared model interface): one forward over token ids and images (positions derived inside, as HF does when
+/// <c>position_ids</c> is None), the vision tower on its own, parameters grouped by part for freezing recipes, gradient
+/// checkpointing, a frozen copy (TAPO's reference policy), a KV-cached generation view, the HF config a checkpoint
+/// writes and the image-processor settings that fit the vision tower. LoRA needs nothing more: it wraps the decoder's
+/// linear layers of <see cref="Module"/> (<c>model.Module.ApplyLora(options)</c>).
+/// <see cref="Qwen2_5_VLForConditionalGeneration"/> implements it; a second family (Qwen2-VL, Qwen3-VL) implements it
+/// too and the trainers, the generator and the classifier take it unchanged (docs/architecture.md, "Adding a model
 /// family").
 /// </summary>
 /// <example><code>
@@ -37,6 +42,18 @@ public interface IVisionLanguageModel : IDisposable
 
     /// <summary>Token id that marks one image feature in the ids (<c>&lt;|image_pad|&gt;</c> for Qwen).</summary>
     int ImageTokenId { get; }
+
+    /// <summary>The HF configuration (HF <c>model.config</c>); training checkpoints write it as <c>config.json</c>, so
+    /// they load as model folders of this family.</summary>
+    IPretrainedConfig Config { get; }
+
+    /// <summary>
+    /// Image-processor settings that fit the vision tower: the family's <c>preprocessor_config.json</c> defaults (patch,
+    /// merge and temporal patch sizes, normalisation, pixel limits). A trainer that builds its own processor (SFT) sets
+    /// its pixel limits on top with <c>with { … }</c>. Qwen2-VL, Qwen2.5-VL and Qwen3-VL all use HF's
+    /// <c>Qwen2VLImageProcessor</c>, with other patch sizes and normalisation.
+    /// </summary>
+    Qwen2VLImageProcessorOptions ImageProcessorOptions { get; }
 
     /// <summary>
     /// Full forward without a cache: positions are derived from the ids, the image grids and the attention mask as HF

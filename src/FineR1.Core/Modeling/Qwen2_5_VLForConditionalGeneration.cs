@@ -1,5 +1,6 @@
 using FineR1.Core.Configuration;
 using FineR1.Core.Generation;
+using FineR1.Core.Imaging;
 using FineR1.Core.Modeling.Common;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -120,6 +121,16 @@ public sealed class Qwen2_5_VLForConditionalGeneration : nn.Module, IVisionLangu
     long IVisionLanguageModel.VocabSize => Config.Text.VocabSize;
 
     int IVisionLanguageModel.ImageTokenId => Config.ImageTokenId;
+
+    IPretrainedConfig IVisionLanguageModel.Config => Config;
+
+    /// <summary>The Qwen2.5-VL checkpoint's image-processor defaults with this model's patch, merge and temporal patch sizes.</summary>
+    Qwen2VLImageProcessorOptions IVisionLanguageModel.ImageProcessorOptions => new()
+    {
+        PatchSize = Config.Vision.PatchSize,
+        MergeSize = Config.Vision.SpatialMergeSize,
+        TemporalPatchSize = Config.Vision.TemporalPatchSize,
+    };
 
     CausalLMOutput IVisionLanguageModel.Forward(VisionLanguageInputs inputs)
     {

@@ -46,7 +46,7 @@ public sealed class LanguageModelTrainer : IDisposable
         if (examples.Count == 0) throw new ArgumentException("no training examples.", nameof(examples));
         var device = _model.lm_head.weight!.device;
         int total = StepsFor(examples.Count), warmup = (int)(Options.WarmupRatio * total), step = 0;
-        using var engine = new TrainingEngine(_model, _model.Config, _model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
+        using var engine = new TrainingEngine(_model, _model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
         {
             TrainerName = "lm",
             AdamW = new AdamWSettings(Options.LearningRate, Options.WeightDecay, ExcludeNormsAndBiasesFromDecay: true),

@@ -19,7 +19,7 @@ namespace FineR1.Training.Checkpointing;
 /// <param name="MoveFilesIn">Files written beforehand (e.g. every data-parallel rank's optimizer shard) that are moved into
 /// the checkpoint before it is renamed into place, so they appear atomically with it.</param>
 public sealed record TrainingCheckpointContent(
-    nn.Module Model, Qwen2_5_VLConfig? Config, IReadOnlyList<KeyValuePair<string, Tensor>> OptimizerState, TrainerState State,
+    nn.Module Model, IPretrainedConfig? Config, IReadOnlyList<KeyValuePair<string, Tensor>> OptimizerState, TrainerState State,
     ScalarType? WeightsDType = null, string? CopyFilesFrom = null, IReadOnlyList<string>? MoveFilesIn = null);
 
 /// <summary>

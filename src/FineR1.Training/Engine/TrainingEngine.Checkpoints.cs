@@ -104,7 +104,7 @@ public sealed partial class TrainingEngine
         var folder = _optimizer.Save(output, state.GlobalStep, () =>
         {
             state.TorchRngState = TrainingCheckpoints.CaptureTorchRng();
-            return new TrainingCheckpointContent(_model.Module, _config, [], state, CopyFilesFrom: c.BaseModelFolder);
+            return new TrainingCheckpointContent(_model.Module, _model.Config, [], state, CopyFilesFrom: c.BaseModelFolder);
         }, c.KeepLast);
         LastCheckpoint = folder;
         LastCheckpointStep = state.GlobalStep;

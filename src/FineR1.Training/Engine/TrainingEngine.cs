@@ -1,4 +1,3 @@
-using FineR1.Core.Configuration;
 using FineR1.Core.Modeling;
 using FineR1.Training.Distributed;
 using FineR1.Training.Optimization;
@@ -27,7 +26,7 @@ namespace FineR1.Training.Engine;
 /// and save-on-cancel). Progress (<c>IProgress&lt;T&gt;</c>) stays with the trainer, whose report type it is.
 /// </summary>
 /// <example><code>
-/// using var engine = new TrainingEngine(model, model.Config, trainable, new TrainingEngineOptions { TrainerName = "mine", AdamW = new(1e-5, 0.1) });
+/// using var engine = new TrainingEngine(model, trainable, new TrainingEngineOptions { TrainerName = "mine", AdamW = new(1e-5, 0.1) });
 /// engine.Start(new TrainerState { Trainer = "mine", TotalSteps = 100 });
 /// foreach (var micro in microBatches) engine.Backward(() => MyLoss(micro) / microBatches.Count);
 /// var result = engine.Step();      // grad norm, stepped?
@@ -36,7 +35,6 @@ namespace FineR1.Training.Engine;
 public sealed partial class TrainingEngine : IDisposable
 {
     private readonly IVisionLanguageModel _model;
-    private readonly Qwen2_5_VLConfig? _config;
     private readonly IOptimizerStrategy _optimizer;
     private readonly IGradientSynchronizer? _synchronizer;
     private readonly ICommunicator? _ownGroup;
@@ -44,20 +42,19 @@ public sealed partial class TrainingEngine : IDisposable
     private readonly string _displayName;
 
     /// <summary>Creates the optimizer over <paramref name="trainable"/> (each tensor once, e.g.
-    /// <see cref="Qwen2_5_VLForConditionalGeneration.UniqueParameters"/> filtered by <c>requires_grad</c>) and sets the
+    /// <see cref="IVisionLanguageModel.UniqueParameters"/> filtered by <c>requires_grad</c>) and sets the
     /// learning rate of scheduler step 0.</summary>
-    /// <param name="model">The model being trained (checkpoints, resume, replica alignment).</param>
-    /// <param name="config">Written as <c>config.json</c> into checkpoints, so they load as HF model folders.</param>
+    /// <param name="model">The model being trained (checkpoints with its <see cref="IVisionLanguageModel.Config"/> as
+    /// <c>config.json</c>, resume, replica alignment).</param>
     /// <param name="trainable">The parameters the optimizer updates.</param>
     /// <param name="options">Optimizer, clipping, schedule, checkpoints.</param>
     /// <param name="synchronizer">Data-parallel training over the synchronizer's ranks (null: one process).</param>
     /// <param name="logger">Receives resumption, checkpoints and cancellation (<see cref="Core.Diagnostics.FineR1LogEvents"/>).</param>
     /// <exception cref="ArgumentException">No trainable parameters, a repeated name, or parameters of several dtypes.</exception>
-    public TrainingEngine(IVisionLanguageModel model, Qwen2_5_VLConfig? config, IEnumerable<(string Name, Parameter Parameter)> trainable,
+    public TrainingEngine(IVisionLanguageModel model, IEnumerable<(string Name, Parameter Parameter)> trainable,
         TrainingEngineOptions options, IGradientSynchronizer? synchronizer = null, ILogger? logger = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
-        _config = config;
         ArgumentNullException.ThrowIfNull(trainable);
         Options = options ?? throw new ArgumentNullException(nameof(options));
         _synchronizer = synchronizer;

@@ -53,7 +53,7 @@ public sealed class TrainingOptimizer : IDisposable
     }
 
     /// <summary>
-    /// The optimizer over <paramref name="trainable"/> (name, parameter) pairs, e.g. <see cref="Qwen2_5_VLForConditionalGeneration.UniqueParameters"/>
+    /// The optimizer over <paramref name="trainable"/> (name, parameter) pairs, e.g. <see cref="IVisionLanguageModel.UniqueParameters"/>
     /// filtered by <c>requires_grad</c>. Names must be unique: a tensor listed twice (tied embeddings under two names)
     /// would get two states and two updates per step.
     /// </summary>
@@ -86,9 +86,9 @@ public sealed class TrainingOptimizer : IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(states), states, "unknown optimizer state precision."),
         }, weightDType is ScalarType.BFloat16 or ScalarType.Float16);
 
-    /// <summary><see cref="Create"/> over the parameters of <paramref name="model"/> that require grad, the tied
-    /// <c>lm_head.weight</c> once (as the embedding).</summary>
-    public static TrainingOptimizer ForModel(Qwen2_5_VLForConditionalGeneration model, AdamWSettings settings, OptimizerStatePrecision states)
+    /// <summary><see cref="Create"/> over the parameters of <paramref name="model"/> that require grad, a tied output
+    /// head once (as the embedding, <see cref="IVisionLanguageModel.UniqueParameters"/>).</summary>
+    public static TrainingOptimizer ForModel(IVisionLanguageModel model, AdamWSettings settings, OptimizerStatePrecision states)
     {
         ArgumentNullException.ThrowIfNull(model);
         return Create(model.UniqueParameters().Where(t => t.Parameter.requires_grad), settings, states);

@@ -1,4 +1,3 @@
-using FineR1.Core.Configuration;
 using FineR1.Core.Imaging;
 using FineR1.Core.Modeling;
 using FineR1.Core.Processing;
@@ -10,7 +9,8 @@ namespace FineR1.Training.Sft;
 
 /// <summary>
 /// A right-padded micro-batch on the CPU. Padding gets the pad id, attention 0 and label −100, so it neither attends
-/// nor is supervised. Dispose it after use.
+/// nor is supervised. No positions: the model derives them from the ids, the grids and the attention mask in its
+/// forward (M-RoPE for Qwen2.5-VL), so a batch fits any model family. Dispose it after use.
 /// </summary>
 public sealed class SftBatch : IDisposable
 {
@@ -20,8 +20,6 @@ public sealed class SftBatch : IDisposable
     public Tensor AttentionMask { get; }
     /// <summary>Unshifted labels <c>[B, T]</c> (int64, −100 where unsupervised).</summary>
     public Tensor Labels { get; }
-    /// <summary>M-RoPE positions <c>[3, B, T]</c> (computed on the host from the unpadded tokens).</summary>
-    public Tensor PositionIds { get; }
     /// <summary>Processor output <c>[patches, 1176]</c> of all images in batch order, or null.</summary>
     public Tensor? PixelValues { get; }
     /// <summary><c>[images, 3]</c>, or null.</summary>
@@ -33,18 +31,17 @@ public sealed class SftBatch : IDisposable
     /// <summary>Record indices of the rows.</summary>
     public IReadOnlyList<int> RecordIndices { get; }
 
-    private SftBatch(Tensor ids, Tensor mask, Tensor labels, Tensor positions, Tensor? pixels, Tensor? grids, long tokens, long supervised, IReadOnlyList<int> records)
+    private SftBatch(Tensor ids, Tensor mask, Tensor labels, Tensor? pixels, Tensor? grids, long tokens, long supervised, IReadOnlyList<int> records)
     {
-        InputIds = ids; AttentionMask = mask; Labels = labels; PositionIds = positions; PixelValues = pixels; ImageGridThw = grids;
+        InputIds = ids; AttentionMask = mask; Labels = labels; PixelValues = pixels; ImageGridThw = grids;
         Tokens = tokens; SupervisedTokens = supervised; RecordIndices = records;
     }
 
     /// <summary>Pads <paramref name="examples"/> to a batch and preprocesses their images.</summary>
     /// <param name="examples">At least one example.</param>
-    /// <param name="config">Model config (token ids, merge size for positions).</param>
     /// <param name="processor">The processor (the encoder's).</param>
     /// <param name="padTokenId">Id written into padding (Qwen: <c>&lt;|endoftext|&gt;</c>).</param>
-    public static SftBatch Collate(IReadOnlyList<SftExample> examples, Qwen2_5_VLConfig config, Qwen2_5_VLProcessor processor, int padTokenId)
+    public static SftBatch Collate(IReadOnlyList<SftExample> examples, Qwen2_5_VLProcessor processor, int padTokenId)
     {
         ArgumentNullException.ThrowIfNull(examples);
         if (examples.Count == 0) throw new ArgumentException("a batch needs at least one example.", nameof(examples));
@@ -79,9 +76,8 @@ public sealed class SftBatch : IDisposable
             pixels = processed.PixelValues;
             grids = processed.ImageGridThw;
         }
-        var (positions, _) = RopeIndex.GetRopeIndex(config, idsT, grids, maskT);
         var batch = new SftBatch(idsT.MoveToOuterDisposeScope(), maskT.MoveToOuterDisposeScope(), labelsT.MoveToOuterDisposeScope(),
-            positions.MoveToOuterDisposeScope(), pixels?.MoveToOuterDisposeScope(), grids?.MoveToOuterDisposeScope(),
+            pixels?.MoveToOuterDisposeScope(), grids?.MoveToOuterDisposeScope(),
             examples.Sum(e => (long)e.Length), examples.Sum(e => (long)e.SupervisedTokens), examples.Select(e => e.RecordIndex).ToList());
         return batch;
     }
@@ -89,7 +85,7 @@ public sealed class SftBatch : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        InputIds.Dispose(); AttentionMask.Dispose(); Labels.Dispose(); PositionIds.Dispose();
+        InputIds.Dispose(); AttentionMask.Dispose(); Labels.Dispose();
         PixelValues?.Dispose(); ImageGridThw?.Dispose();
     }
 }

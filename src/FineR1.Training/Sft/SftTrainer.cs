@@ -40,7 +40,7 @@ public sealed class SftTrainer
     /// <summary>Value of <see cref="TrainerState.Trainer"/> in SFT checkpoints.</summary>
     public const string TrainerName = "sft";
 
-    private readonly Qwen2_5_VLForConditionalGeneration _model;
+    private readonly IVisionLanguageModel _model;
     private readonly QwenTokenizer _tokenizer;
     private readonly Qwen2_5_VLProcessor _processor;
     private readonly ILogger _logger;
@@ -49,9 +49,9 @@ public sealed class SftTrainer
     public SftOptions Options { get; }
 
     /// <summary>Creates a trainer for <paramref name="model"/> (already on its device and in its training dtype:
-    /// bf16 on CUDA, float32 on the CPU).</summary>
+    /// bf16 on CUDA, float32 on the CPU); any family behind <see cref="IVisionLanguageModel"/>.</summary>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
-    public SftTrainer(Qwen2_5_VLForConditionalGeneration model, QwenTokenizer tokenizer, SftOptions options, ILogger? logger = null)
+    public SftTrainer(IVisionLanguageModel model, QwenTokenizer tokenizer, SftOptions options, ILogger? logger = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
@@ -61,15 +61,13 @@ public sealed class SftTrainer
         PadTokenId = tokenizer.EndOfTextId;
         // With pre-scaling the SFT budget is applied before the processor, which keeps its checkpoint limits (as
         // LLaMA-Factory); without it the budget goes to the processor's smart_resize.
-        var defaults = new Qwen2VLImageProcessorOptions();
+        // The family's image settings (patch geometry, normalisation) with SFT's pixel limits on top.
+        var defaults = model.ImageProcessorOptions;
         PreScaling = options.PreScaleImages ? new ImagePreScaling(options.ImageMinPixels, options.ImageMaxPixels, QwenSideRules: true) : null;
-        _processor = new Qwen2_5_VLProcessor(tokenizer, new Qwen2VLImageProcessorOptions
+        _processor = new Qwen2_5_VLProcessor(tokenizer, defaults with
         {
             MaxPixels = options.PreScaleImages ? defaults.MaxPixels : options.ImageMaxPixels,
             MinPixels = options.PreScaleImages ? defaults.MinPixels : options.ImageMinPixels,
-            PatchSize = model.Config.Vision.PatchSize,
-            MergeSize = model.Config.Vision.SpatialMergeSize,
-            TemporalPatchSize = model.Config.Vision.TemporalPatchSize,
             ApplyExifOrientation = options.ApplyExifOrientation,
         }, PreScaling);
     }
@@ -103,26 +101,22 @@ public sealed class SftTrainer
 
     /// <summary>
     /// Sets <c>requires_grad</c> by component (<see cref="SftOptions.TrainVisionTower"/>,
-    /// <see cref="SftOptions.TrainMultiModalProjector"/>, <see cref="SftOptions.TrainLanguageModel"/>) and returns the
-    /// trainable parameters, each tensor once (a tied <c>lm_head</c> is the embedding).
+    /// <see cref="SftOptions.TrainMultiModalProjector"/>, <see cref="SftOptions.TrainLanguageModel"/>;
+    /// <see cref="IVisionLanguageModel.PartOf"/> tells the component) and returns the trainable parameters, each tensor
+    /// once (a tied output head is the embedding).
     /// </summary>
-    public static IReadOnlyList<(string Name, Parameter Parameter)> ApplyFreezing(Qwen2_5_VLForConditionalGeneration model, SftOptions options)
+    public static IReadOnlyList<(string Name, Parameter Parameter)> ApplyFreezing(IVisionLanguageModel model, SftOptions options)
     {
-        var trainable = new List<(string, Parameter)>();
-        foreach (var (name, p) in model.UniqueParameters())
+        ArgumentNullException.ThrowIfNull(model);
+        bool Train(string name) => model.PartOf(name) switch
         {
-            bool train = model.PartOf(name) switch
-            {
-                ModelPart.Projector => options.TrainMultiModalProjector,
-                ModelPart.VisionTower => options.TrainVisionTower,
-                _ => options.TrainLanguageModel,
-            };
-            p.requires_grad = train;
-            if (train) trainable.Add((name, p));
-        }
-        if (model.Config.Text.TieWordEmbeddings)
-            model.lm_head.weight!.requires_grad = options.TrainLanguageModel;
-        return trainable;
+            ModelPart.Projector => options.TrainMultiModalProjector,
+            ModelPart.VisionTower => options.TrainVisionTower,
+            _ => options.TrainLanguageModel,
+        };
+        // Every name, so a tied head listed under its own name too (lm_head.weight) is set as well.
+        foreach (var (name, p) in model.Module.named_parameters()) p.requires_grad = Train(name);
+        return model.UniqueParameters().Where(t => Train(t.Name)).ToList();
     }
 
     /// <summary>Encodes <paramref name="records"/> and trains on them.</summary>
@@ -146,22 +140,22 @@ public sealed class SftTrainer
         {
             SftPrecision.BFloat16 => true,
             SftPrecision.Float32 => false,
-            _ => _model.lm_head.weight!.dtype == ScalarType.BFloat16,
+            _ => _model.DType == ScalarType.BFloat16,
         };
-        var dtype = _model.lm_head.weight!.dtype;
+        var dtype = _model.DType;
         if (bf16 != (dtype == ScalarType.BFloat16))
             throw new InvalidOperationException($"Precision {o.Precision} needs the model in {(bf16 ? "bfloat16" : "float32")}, but it is {dtype}.");
-        if (o.Lora.Enabled && !_model.LoraLayers().Any())
-            _model.ApplyLora(new LoraOptions { Rank = o.Lora.Rank, Alpha = o.Lora.Alpha, Dropout = o.Lora.Dropout, TargetModules = o.Lora.TargetModules });
+        if (o.Lora.Enabled && !_model.Module.LoraLayers().Any())
+            _model.Module.ApplyLora(new LoraOptions { Rank = o.Lora.Rank, Alpha = o.Lora.Alpha, Dropout = o.Lora.Dropout, TargetModules = o.Lora.TargetModules });
         if (o.GradientCheckpointing) _model.EnableGradientCheckpointing(includeVision: o.TrainVisionTower);
         else _model.DisableGradientCheckpointing();
 
-        var trainable = o.Lora.Enabled ? _model.LoraParameters().ToList() : ApplyFreezing(_model, o);
+        var trainable = o.Lora.Enabled ? _model.Module.LoraParameters().ToList() : ApplyFreezing(_model, o);
         int world = GradientSynchronizer?.Communicator.WorldSize ?? 1;
         int stepsPerEpoch = SftDataOrder.StepsPerEpoch(examples.Count, o.MicroBatchSize, o.GradientAccumulationSteps * world);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
         int examplesPerStep = o.MicroBatchSize * o.GradientAccumulationSteps * world;
-        using var engine = new TrainingEngine(_model, _model.Config, trainable, new TrainingEngineOptions
+        using var engine = new TrainingEngine(_model, trainable, new TrainingEngineOptions
         {
             TrainerName = TrainerName,
             AdamW = new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon, ExcludeNormsAndBiasesFromDecay: true),
@@ -181,7 +175,7 @@ public sealed class SftTrainer
             engine.ResumedFrom is null ? "" : $", resuming from {engine.ResumedFrom} at step {state.GlobalStep}");
 
         var taken = new List<SftProgress>();
-        _model.train();
+        _model.Module.train();
         bool completed = engine.RunSteps(totalSteps, () => state.GlobalStep, () =>
         {
             var report = TrainStep(engine, examples, state, examplesPerStep);
@@ -204,7 +198,7 @@ public sealed class SftTrainer
     private SftProgress TrainStep(TrainingEngine engine, IReadOnlyList<SftExample> examples, TrainerState state, int examplesPerStep)
     {
         var o = Options;
-        var device = _model.lm_head.weight!.device;
+        var device = _model.Device;
         var meter = new ThroughputMeter();
         var order = SftDataOrder.ForEpoch(examples.Count, o.Seed, state.Epoch);
         int start = (int)state.ExamplesConsumedInEpoch;
@@ -221,7 +215,7 @@ public sealed class SftTrainer
         foreach (var micro in DataParallelSharding.MicroBatchesOfRank(stepExamples, o.MicroBatchSize, engine.Group.Rank, engine.Group.WorldSize))
             engine.Backward(() =>
             {
-                var batch = SftBatch.Collate(micro, _model.Config, _processor, PadTokenId);   // freed with the micro-batch's scope
+                var batch = SftBatch.Collate(micro, _processor, PadTokenId);   // freed with the micro-batch's scope
                 var microLoss = o.LossNormalization == SftLossNormalization.PerOptimizerStep
                     ? Forward(batch, device, supervised)                        // Σ token CE / step's supervised tokens
                     : Forward(batch, device, null) / microBatchesInStep;        // micro-batch mean CE / micro-batches in the step
@@ -250,17 +244,17 @@ public sealed class SftTrainer
         return report;
     }
 
-    /// <summary>One micro-batch: forward, and the summed token cross-entropy divided by
-    /// <paramref name="stepSupervisedTokens"/>, or by the micro-batch's own supervised tokens when null.</summary>
+    /// <summary>One micro-batch: forward (the model derives its positions from ids, grids and padding), and the summed
+    /// token cross-entropy divided by <paramref name="stepSupervisedTokens"/>, or by the micro-batch's own supervised
+    /// tokens when null.</summary>
     private Tensor Forward(SftBatch batch, Device device, long? stepSupervisedTokens)
     {
         bool padded = batch.Tokens != batch.InputIds.NumberOfElements;
-        var output = _model.forward(
-            inputIds: batch.InputIds.to(device),
-            positionIds: batch.PositionIds.to(device),
-            attentionMask: padded ? batch.AttentionMask.to(device) : null,
-            pixelValues: batch.PixelValues?.to(device),
-            imageGridThw: batch.ImageGridThw);
+        var output = _model.Forward(new VisionLanguageInputs(
+            InputIds: batch.InputIds.to(device),
+            AttentionMask: padded ? batch.AttentionMask.to(device) : null,
+            PixelValues: batch.PixelValues?.to(device),
+            ImageGridThw: batch.ImageGridThw));
         return LanguageModelLoss.Compute(output.Logits, batch.Labels.to(device), stepSupervisedTokens);
     }
 

@@ -42,7 +42,7 @@ public sealed class TrainingEngineTests
     private static Dictionary<string, Tensor> ThroughTheEngine(ZeroStage stage)
     {
         using var model = Kit.NewModel();
-        using var engine = new TrainingEngine(model, model.Config, Kit.Trainable(model), Options(stage));
+        using var engine = new TrainingEngine(model, Kit.Trainable(model), Options(stage));
         Assert.Null(engine.Start(new TrainerState { Trainer = "test", TotalSteps = Steps }));
         for (int step = 0; step < Steps; step++)
         {
@@ -75,7 +75,7 @@ public sealed class TrainingEngineTests
     public void A_run_starts_once_and_saving_needs_an_output_folder()
     {
         using var model = Kit.NewModel();
-        using var engine = new TrainingEngine(model, model.Config, Kit.Trainable(model), Options(ZeroStage.None));
+        using var engine = new TrainingEngine(model, Kit.Trainable(model), Options(ZeroStage.None));
         var state = new TrainerState { Trainer = "test", TotalSteps = Steps };
         engine.Start(state);
         Assert.Throws<InvalidOperationException>(() => engine.Start(state));
@@ -87,13 +87,13 @@ public sealed class TrainingEngineTests
     {
         using var dir = new TempDir();
         using (var model = Kit.NewModel())
-        using (var engine = new TrainingEngine(model, model.Config, Kit.Trainable(model), Options(ZeroStage.None, dir.Path)))
+        using (var engine = new TrainingEngine(model, Kit.Trainable(model), Options(ZeroStage.None, dir.Path)))
         {
             engine.Start(new TrainerState { Trainer = "test", TotalSteps = Steps, Seed = 1 });
             engine.Save(new TrainerState { Trainer = "test", TotalSteps = Steps, Seed = 1, GlobalStep = 1 });
         }
         using var other = Kit.NewModel();
-        using var resumed = new TrainingEngine(other, other.Config, Kit.Trainable(other), Options(ZeroStage.None, dir.Path));
+        using var resumed = new TrainingEngine(other, Kit.Trainable(other), Options(ZeroStage.None, dir.Path));
         var e = Assert.Throws<TrainingCheckpointException>(() => resumed.Start(new TrainerState { Trainer = "test", TotalSteps = Steps, Seed = 2 }));
         Assert.Contains("seed", e.Message);
         Assert.Contains("checkpoint-1", e.Message);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using FineR1.Core.Imaging;
+using FineR1.Core.Modeling;
 using FineR1.Core.Pipeline;
 using FineR1.Core.Processing;
 using FineR1.Experiments.Pretraining;
@@ -63,9 +64,11 @@ public sealed class ProcessorPathsTests
         Assert.Equal(Longs(expected.GetProperty("ids")), example.InputIds.Select(i => (long)i));
         Assert.Equal(Longs(expected.GetProperty("labels")), example.Labels);
         Assert.Equal(Longs(expected.GetProperty("grids")), Flat(example.Grids));
-        using var batch = SftBatch.Collate([example], SftTestKit.TinyConfig, processor, SftTestKit.Tokenizer.EndOfTextId);
+        using var batch = SftBatch.Collate([example], processor, SftTestKit.Tokenizer.EndOfTextId);
         Assert.Equal(expected.GetProperty("pixels").GetString(), Hash(batch.PixelValues!));
-        Assert.Equal(expected.GetProperty("positions").GetString(), Hash(batch.PositionIds));
+        // Positions are the model's now (derived in its forward from ids, grids and mask, as here); still the old batch's.
+        var (positions, _) = RopeIndex.GetRopeIndex(SftTestKit.TinyConfig, batch.InputIds, batch.ImageGridThw, batch.AttentionMask);
+        Assert.Equal(expected.GetProperty("positions").GetString(), Hash(positions));
     }
 
     [Fact]

@@ -122,8 +122,8 @@ public sealed class SftTrainerTests(SftSynthFixture data) : IClassFixture<SftSyn
         using (torch.no_grad())
             for (int i = 0; i < 2; i++)
             {
-                using var batch = SftBatch.Collate([examples[i]], vocabulary.Config, new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), vocabulary.PadTokenId);
-                var logits = model.forward(inputIds: batch.InputIds, positionIds: batch.PositionIds, pixelValues: batch.PixelValues,
+                using var batch = SftBatch.Collate([examples[i]], new Qwen2_5_VLProcessor(SftTestKit.Tokenizer, Processor), vocabulary.PadTokenId);
+                var logits = model.forward(inputIds: batch.InputIds, pixelValues: batch.PixelValues,
                     imageGridThw: batch.ImageGridThw).Logits;
                 sums[i] = FineR1.Core.Modeling.LanguageModelLoss.Compute(logits, batch.Labels, numItemsInBatch: 1).ToDouble();   // Σ token CE
             }

@@ -12,16 +12,16 @@ public static class GradientCheckpointingExtensions
     /// model.EnableGradientCheckpointing();   // decoder layers only (the SFT recipe freezes the vision tower)
     /// model.train();
     /// </code></example>
-    public static void EnableGradientCheckpointing(this Qwen2_5_VLForConditionalGeneration model, bool includeVision = false)
+    public static void EnableGradientCheckpointing(this IVisionLanguageModel model, bool includeVision = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ((IVisionLanguageModel)model).SetGradientCheckpointing(languageModel: true, visionTower: includeVision);
+        model.SetGradientCheckpointing(languageModel: true, visionTower: includeVision);
     }
 
     /// <summary>Turns checkpointing off for the decoder and the vision tower.</summary>
-    public static void DisableGradientCheckpointing(this Qwen2_5_VLForConditionalGeneration model)
+    public static void DisableGradientCheckpointing(this IVisionLanguageModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ((IVisionLanguageModel)model).SetGradientCheckpointing(languageModel: false, visionTower: false);
+        model.SetGradientCheckpointing(languageModel: false, visionTower: false);
     }
 }

@@ -13,7 +13,7 @@ public static class VisionEmbedding
 {
     /// <summary>An embedder over <paramref name="model"/>'s vision tower and <paramref name="processor"/>.</summary>
     /// <example><c>TripletMiner.Mine(ds, ds.TakeShots(4, 1), problem, VisionEmbedding.Pooled(model, processor))</c></example>
-    public static Func<RgbImage, float[]> Pooled(Qwen2_5_VLForConditionalGeneration model, Qwen2VLImageProcessor processor)
+    public static Func<RgbImage, float[]> Pooled(IVisionLanguageModel model, Qwen2VLImageProcessor processor)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(processor);
@@ -22,8 +22,8 @@ public static class VisionEmbedding
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             using var processed = processor.Process(image);
-            var device = model.lm_head.weight!.device;
-            var features = model.model.GetImageFeatures(processed.PixelValues.to(device), processed.ImageGridThw.to(device)); // [tokens, hidden]
+            var device = model.Device;
+            var features = model.GetImageFeatures(processed.PixelValues.to(device), processed.ImageGridThw.to(device)); // [tokens, hidden]
             return features.to_type(ScalarType.Float32).mean([0]).cpu().data<float>().ToArray();
         };
     }

@@ -20,18 +20,18 @@ public sealed record TapoRollout(PreparedTapoPrompt Prompt, RolloutRow Row, long
 /// </summary>
 public sealed class TapoRolloutEngine
 {
-    private readonly Qwen2_5_VLGenerationModel _generator;
+    private readonly IGenerationModel _generator;
     private readonly TapoRolloutOptions _options;
     private readonly PositiveRolloutConditioning _conditioning;
 
     /// <summary>Creates the engine.</summary>
-    /// <param name="model">The policy (sampling runs under no_grad).</param>
+    /// <param name="model">The policy (sampling runs under no_grad through its <see cref="IVisionLanguageModel.CreateGenerationModel"/> view).</param>
     /// <param name="tokenizer">Decodes responses for the reward.</param>
     /// <param name="reward">The reward (Fine-R1: <see cref="FineR1ClassificationReward"/>).</param>
     /// <param name="options">n, temperature, top-p, top-k, max response length.</param>
     /// <param name="conditioning">Which image the positive rows' log-probs use (recorded on each row).</param>
     /// <param name="maxRowsPerGeneration">Rows generated together (memory bound); 0 = all rows of the draw at once.</param>
-    public TapoRolloutEngine(Qwen2_5_VLForConditionalGeneration model, QwenTokenizer tokenizer, IRewardFunction reward,
+    public TapoRolloutEngine(IVisionLanguageModel model, QwenTokenizer tokenizer, IRewardFunction reward,
         TapoRolloutOptions options, PositiveRolloutConditioning conditioning = PositiveRolloutConditioning.GenerationImage, int maxRowsPerGeneration = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -39,9 +39,9 @@ public sealed class TapoRolloutEngine
         Reward = reward ?? throw new ArgumentNullException(nameof(reward));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _conditioning = conditioning;
-        _generator = new Qwen2_5_VLGenerationModel(model);
+        _generator = model.CreateGenerationModel();
         MaxRowsPerGeneration = maxRowsPerGeneration;
-        ImagePadId = model.Config.ImageTokenId;
+        ImagePadId = model.ImageTokenId;
         StopTokenIds = [tokenizer.ImEndId, tokenizer.EndOfTextId];
         PadTokenId = tokenizer.EndOfTextId;
     }

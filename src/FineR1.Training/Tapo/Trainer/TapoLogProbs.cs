@@ -14,8 +14,9 @@ public sealed record LogProbRow(long[] PromptIds, Tensor Pixels, VisionGrid Grid
 /// <summary>
 /// <c>log π(o_t | q, image, o_&lt;t)</c> of given responses (reference <c>dp_actor._forward_micro_batch</c>): the
 /// sequence is the left-padded prompt followed by the right-padded response, attention mask = prompt mask ‖ response
-/// mask, M-RoPE positions from <see cref="RopeIndex"/> over the whole sequence (response positions continue +1 per token
-/// on all three axes), logits of the response positions only, divided by the temperature and log-softmaxed in float32.
+/// mask, positions derived by the model from ids, grids and that mask over the whole sequence (for Qwen2.5-VL the M-RoPE
+/// positions of <see cref="RopeIndex"/>: response positions continue +1 per token on all three axes), logits of the
+/// response positions only, divided by the temperature and log-softmaxed in float32.
 /// </summary>
 public static class TapoLogProbs
 {
@@ -27,7 +28,7 @@ public static class TapoLogProbs
     /// <param name="temperature">Logits are divided by it (rollout temperature, 1.0).</param>
     /// <param name="padTokenId">Left-padding id of prompts.</param>
     /// <example>prompt [a, b] and response [c, d]: logits at positions of b and c give log p(c) and log p(d).</example>
-    public static Tensor Compute(Qwen2_5_VLForConditionalGeneration model, IReadOnlyList<LogProbRow> rows, Tensor responseIds,
+    public static Tensor Compute(IVisionLanguageModel model, IReadOnlyList<LogProbRow> rows, Tensor responseIds,
         Tensor responseMask, double temperature, long padTokenId)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -52,12 +53,11 @@ public static class TapoLogProbs
         var fullIds = cat([tensor(ids, [m, promptLength], ScalarType.Int64), responseIds.to(ScalarType.Int64, CPU)], 1);   // [m, L + T]
         var fullMask = cat([tensor(mask, [m, promptLength], ScalarType.Int64), responseMask.to(ScalarType.Int64, CPU)], 1);
         var grid = VisionGrid.ToTensor(rows.Select(r => r.Grid).ToArray());
-        var (positions, _) = RopeIndex.GetRopeIndex(model.Config, fullIds, grid, fullMask);                            // [3, m, L + T]
 
-        var device = model.lm_head.weight!.device;
+        var device = model.Device;
         var pixels = cat(rows.Select(r => r.Pixels).ToList(), 0).to(device);
-        var output = model.forward(inputIds: fullIds.to(device), positionIds: positions.to(device), attentionMask: fullMask.to(device),
-            imageGridThw: grid.to(device), pixelValues: pixels, logitsToKeep: t + 1);
+        var output = model.Forward(new VisionLanguageInputs(fullIds.to(device), fullMask.to(device), pixels, grid.to(device),
+            LogitsToKeep: t + 1));
         var logits = output.Logits.narrow(1, 0, t).to_type(ScalarType.Float32);                                     // [m, T, vocab]
         if (temperature != 1.0) logits = logits / temperature;
         var target = responseIds.to(ScalarType.Int64, device).unsqueeze(-1);                                           // [m, T, 1]

@@ -57,10 +57,10 @@ public sealed class TapoTrainer : IDisposable
     /// <summary>Value of <see cref="TrainerState.Trainer"/> in TAPO checkpoints.</summary>
     public const string TrainerName = "tapo";
 
-    private readonly Qwen2_5_VLForConditionalGeneration _model;
+    private readonly IVisionLanguageModel _model;
     // Frozen copy of the starting policy for the optional KL to a reference model (Algorithm.UseReferenceKl; off in
     // Fine-R1's recipe). Built from the weights the trainer is given, before any resume, so it stays the base model.
-    private readonly Qwen2_5_VLForConditionalGeneration? _reference;
+    private readonly IVisionLanguageModel? _reference;
     private readonly TapoPromptEncoder _encoder;
     private readonly IReadOnlyList<TapoSample> _samples;
     private readonly TapoRolloutEngine _rollout;
@@ -74,7 +74,7 @@ public sealed class TapoTrainer : IDisposable
     private ICommunicator Group => _training.Group;
 
     /// <summary>Creates the trainer; <paramref name="model"/> must be on its training device with weights loaded.</summary>
-    /// <param name="model">The policy (trained in place).</param>
+    /// <param name="model">The policy (trained in place); any family behind <see cref="IVisionLanguageModel"/>.</param>
     /// <param name="encoder">Prompt and image encoding (tokenizer, processor).</param>
     /// <param name="samples">Training triplets.</param>
     /// <param name="options">The recipe (validated with <see cref="TapoOptionsValidator"/>).</param>
@@ -90,7 +90,7 @@ public sealed class TapoTrainer : IDisposable
     /// <param name="logger">Receives the start, each step, checkpoints and resumption (<see cref="FineR1LogEvents"/>).</param>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">Invalid options (all problems listed).</exception>
     /// <exception cref="ArgumentException">Fewer samples than one draw; data-parallel options that cannot be honoured.</exception>
-    public TapoTrainer(Qwen2_5_VLForConditionalGeneration model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
+    public TapoTrainer(IVisionLanguageModel model, TapoPromptEncoder encoder, IReadOnlyList<TapoSample> samples,
         TapoOptions options, IRewardFunction? reward = null, int maxRowsPerGeneration = 0, IGradientSynchronizer? gradientSynchronizer = null,
         ILogger? logger = null)
     {
@@ -114,9 +114,9 @@ public sealed class TapoTrainer : IDisposable
         // Recompute decoder layers (and vision blocks, which TAPO trains) in backward; only active in training mode.
         if (options.Optimization.GradientCheckpointing)
             model.EnableGradientCheckpointing(includeVision: !options.Optimization.FreezeVisionTower);
-        model.train();
+        model.Module.train();
         var o = options.Optimization;
-        _training = new TrainingEngine(model, model.Config, model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
+        _training = new TrainingEngine(model, model.UniqueParameters().Where(t => t.Parameter.requires_grad), new TrainingEngineOptions
         {
             TrainerName = TrainerName,
             AdamW = new AdamWSettings(o.LearningRate, o.WeightDecay, o.Beta1, o.Beta2, o.AdamEpsilon),   // EasyR1 decays every parameter
@@ -213,7 +213,7 @@ public sealed class TapoTrainer : IDisposable
             var rolloutSeconds = clock.Elapsed.TotalSeconds;
 
             using var scope = NewDisposeScope();
-            var device = _model.lm_head.weight!.device;
+            var device = _model.Device;
             var (responseIds, responseMask) = ResponseTensors(batch);                                       // [R, T] CPU
             clock.Restart();
             Tensor oldLogProbs, augLogProbs;
@@ -333,7 +333,7 @@ public sealed class TapoTrainer : IDisposable
         return (tensor(ids, [rows, width], ScalarType.Int64), tensor(mask, [rows, width], ScalarType.Int64));
     }
 
-    private Tensor NoGradLogProbs(Qwen2_5_VLForConditionalGeneration model, IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask,
+    private Tensor NoGradLogProbs(IVisionLanguageModel model, IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask,
         Func<TapoRollout, TripletImage> image)
     {
         var parts = new List<Tensor>();
@@ -343,7 +343,7 @@ public sealed class TapoTrainer : IDisposable
     }
 
     /// <summary>Log-probs of rows <paramref name="range"/>, computed over their own longest response and padded to <paramref name="width"/>.</summary>
-    private Tensor MicroLogProbs(Qwen2_5_VLForConditionalGeneration model, IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask,
+    private Tensor MicroLogProbs(IVisionLanguageModel model, IReadOnlyList<TapoRollout> batch, Tensor ids, Tensor mask,
         Range range, Func<TapoRollout, TripletImage> image, long width)
     {
         var (start, count) = range.GetOffsetAndLength(batch.Count);
@@ -500,9 +500,9 @@ public sealed class TapoTrainer : IDisposable
     /// Sets <c>requires_grad</c> of every parameter from the options, whatever an earlier trainer left: all trainable,
     /// except <c>model.visual.*</c> (vision tower and merger) when <see cref="TapoOptimizationOptions.FreezeVisionTower"/>.
     /// </summary>
-    private static void SetTrainable(Qwen2_5_VLForConditionalGeneration model, TapoOptimizationOptions o)
+    private static void SetTrainable(IVisionLanguageModel model, TapoOptimizationOptions o)
     {
-        foreach (var (name, p) in model.named_parameters())
+        foreach (var (name, p) in model.Module.named_parameters())
             p.requires_grad = !(o.FreezeVisionTower && model.PartOf(name) != ModelPart.LanguageModel);
     }
 
