@@ -2,9 +2,8 @@
 # The decode measurements of docs/performance.md in one GPU call (about 9 minutes on an H100):
 #   builds libfiner1_cuda against the machine's PyTorch, then FineR1 generate with CUDA graphs and with the static eager
 #   step, the per-op probe, HF eager and HF static-cache + torch.compile, the 7B shape, and the Category=Gpu tests.
-# Staging (on the dev machine): benchmarks/stage-gpu.sh, copy .gpu to a carried folder of the checkout the device
-# receives, and copy src/FineR1.Core/Native/cuda into it as native/ and ../shared/gpu/hf_compiled.py next to run.sh.
-# Run there: bash <folder>/decode-gpu-run.sh   (results under $OUT)
+# Staging (dev machine): benchmarks/stage-gpu.sh, which writes .gpu/bundle (this script included).
+# Run there (device call with carry [".gpu/bundle"]): bash .gpu/bundle/decode-gpu-run.sh   (results under $OUT)
 set -uo pipefail
 cd "$(dirname "$0")"
 O=${OUT:-/tmp/out}; mkdir -p "$O"

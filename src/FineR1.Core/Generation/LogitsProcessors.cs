@@ -95,13 +95,13 @@ public static class LogitsProcessors
         return scores.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Greedy: the argmax per row. Sampling: one draw per row from <c>softmax(scores)</c> with
-    /// <paramref name="generator"/> (HF <c>torch.multinomial(probs, 1)</c>). Returns int64 <c>[B]</c>.</summary>
-    public static Tensor SelectTokens(Tensor processedScores, bool doSample, Generator? generator)
+    /// <summary>Greedy: the argmax per row. Sampling: one draw per row from <c>softmax(scores)</c> by
+    /// <paramref name="sampler"/> (HF <c>torch.multinomial(probs, 1)</c>). Returns int64 <c>[B]</c>.</summary>
+    public static Tensor SelectTokens(Tensor processedScores, bool doSample, TokenSampler? sampler)
     {
         if (!doSample) return processedScores.argmax(-1);
+        ArgumentNullException.ThrowIfNull(sampler);
         using var scope = NewDisposeScope();
-        var probs = processedScores.softmax(-1);
-        return multinomial(probs, 1, replacement: false, generator: generator).squeeze(1).MoveToOuterDisposeScope();
+        return sampler.Sample(processedScores.softmax(-1)).MoveToOuterDisposeScope();
     }
 }

@@ -59,7 +59,7 @@ public static class SequenceGenerator
             history = full(rows, promptLength + maxNew, options.PadTokenId, ScalarType.Int64, device);
             history.narrow(1, 0, promptLength).copy_(inputs.InputIds);
         }
-        using var generator = options.DoSample ? CreateGenerator(options.Seed, device) : null;
+        using var sampler = options.DoSample ? TokenSampler.Create(options.Seed, device) : null;
         using var session = model.Start(inputs, maxNew);
 
         for (int step = 0; step < maxNew && running > 0; step++)
@@ -70,7 +70,7 @@ public static class SequenceGenerator
             {
                 var logits = step == 0 ? session.Prefill() : session.Step(current); // [B, vocab]
                 var scores = LogitsProcessors.Process(logits, options, history?.narrow(1, 0, promptLength + step), bannedIds);
-                var next = LogitsProcessors.SelectTokens(scores, options.DoSample, generator);   // [B]
+                var next = LogitsProcessors.SelectTokens(scores, options.DoSample, sampler);   // [B]
                 // HF: next_tokens * unfinished + pad_token_id * (1 - unfinished)
                 next = next * unfinished + (1 - unfinished) * options.PadTokenId;
                 if (stopIds is not null)
@@ -95,19 +95,6 @@ public static class SequenceGenerator
         var sequences = new GeneratedSequence[rows];
         for (int r = 0; r < rows; r++) sequences[r] = new GeneratedSequence([.. responses[r]], reasons[r]);
         return new GenerationResult(sequences, steps, prefillTime, total - prefillTime);
-    }
-
-    /// <summary>
-    /// The sampling RNG. TorchSharp 0.107's <c>torch.Generator(seed, device)</c> always creates a CPU generator, which
-    /// CUDA kernels reject ("Expected a 'cuda' device type for generator"), so on CUDA the device's default generator is
-    /// seeded instead (null is returned and sampling uses it): same seed → same tokens, but other CUDA sampling in the
-    /// process shares that stream.
-    /// </summary>
-    private static Generator? CreateGenerator(ulong seed, Device device)
-    {
-        if (device.type != DeviceType.CUDA) return new Generator(seed, device);
-        cuda.manual_seed((long)seed);
-        return null;
     }
 
     /// <summary>

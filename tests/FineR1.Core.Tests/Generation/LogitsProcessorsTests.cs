@@ -124,7 +124,7 @@ public class LogitsProcessorsTests
         var options = new GenerationOptions { Temperature = 0.1, TopK = 1, TopP = 0.1, RepetitionPenalty = 4 };
         using var result = LogitsProcessors.Process(scores, options, seen, banned);
         AssertRow([Inf, 1, 1, 2], Row(result, 0));
-        using var chosen = LogitsProcessors.SelectTokens(result, doSample: false, generator: null);
+        using var chosen = LogitsProcessors.SelectTokens(result, doSample: false, sampler: null);
         Assert.Equal([3L], chosen.data<long>().ToArray());
     }
 
@@ -136,15 +136,17 @@ public class LogitsProcessorsTests
         Assert.Equal(ScalarType.Float32, result.dtype);
     }
 
-    [Fact]
-    public void Sampling_follows_the_processed_distribution()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Sampling_follows_the_processed_distribution(bool counterBased)
     {
         // 20,000 rows drawing from 0.1 0.2 0.3 0.4 after banning nothing; standard error <= 0.0035, tolerance 0.015.
         const int rows = 20_000;
         using var one = LogOf([0.1f, 0.2f, 0.3f, 0.4f]);
         using var scores = one.expand(rows, 4).contiguous();
-        using var generator = new Generator(7, CPU);
-        using var drawn = LogitsProcessors.SelectTokens(scores, doSample: true, generator);
+        using var sampler = counterBased ? TokenSampler.CounterBased(7) : TokenSampler.Create(7, CPU);
+        using var drawn = LogitsProcessors.SelectTokens(scores, doSample: true, sampler);
         var counts = new int[4];
         foreach (var id in drawn.data<long>()) counts[id]++;
         float[] expected = [0.1f, 0.2f, 0.3f, 0.4f];
@@ -152,15 +154,17 @@ public class LogitsProcessorsTests
             Assert.True(Math.Abs(counts[i] / (double)rows - expected[i]) < 0.015, $"token {i}: {counts[i]} of {rows}");
     }
 
-    [Fact]
-    public void Sampling_never_draws_removed_tokens()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Sampling_never_draws_removed_tokens(bool counterBased)
     {
         using var one = LogOf([0.1f, 0.2f, 0.3f, 0.4f]);
         using var scores = one.expand(5000, 4).contiguous();
         var options = new GenerationOptions { DoSample = true, TopP = 0.5 };  // keeps ids 2 and 3
         using var processed = LogitsProcessors.Process(scores, options);
-        using var generator = new Generator(3, CPU);
-        using var drawn = LogitsProcessors.SelectTokens(processed, doSample: true, generator);
+        using var sampler = counterBased ? TokenSampler.CounterBased(3) : TokenSampler.Create(3, CPU);
+        using var drawn = LogitsProcessors.SelectTokens(processed, doSample: true, sampler);
         var ids = drawn.data<long>().ToArray();
         Assert.All(ids, id => Assert.True(id is 2 or 3, $"drew removed token {id}"));
         Assert.Contains(2L, ids);
