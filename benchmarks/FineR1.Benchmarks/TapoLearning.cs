@@ -19,7 +19,7 @@ using static TorchSharp.torch;
 namespace FineR1.Benchmarks;
 
 /// <summary>
-/// <c>tapo-learning OUT_DIR [--work DIR] [--steps N] [--precision bf16|fp32] [--quick] [--prepare-only] [--max-seconds S] [--smoke]</c>: does TAPO
+/// <c>tapo-learning OUT_DIR [--work DIR] [--steps N] [--precision bf16|fp32] [--quick] [--prepare-only] [--max-seconds S] [--smoke] [--seed N]</c>: does TAPO
 /// learn in bf16? The quickstart's pipeline up to CoT SFT (FGVR-Synth world, base pretrained on world knowledge, CoT SFT;
 /// both cached under <c>--work</c>/cache, so a staged cache skips them), then <c>--steps</c> TAPO steps of the quickstart's
 /// TAPO stage (n 4, 4 groups per step, temperature 0.6, lr 3e-5) on the model in <c>--precision</c> — bf16 with the default
@@ -40,6 +40,7 @@ public static class TapoLearning
         string precision = Option(args, "--precision") ?? "bf16";
         bool quick = args.Contains("--quick"), prepareOnly = args.Contains("--prepare-only");
         double maxSeconds = double.Parse(Option(args, "--max-seconds") ?? "1e9", CultureInfo.InvariantCulture);   // stop early, keep the steps done
+        string? seedOption = Option(args, "--seed");   // TAPO's seed (rollout sampling, draws); the CoT SFT start is the same
         var device = cuda.is_available() ? CUDA : CPU;
         var dtype = precision switch
         {
@@ -83,14 +84,15 @@ public static class TapoLearning
         using (no_grad())
             foreach (var (name, t) in model.state_dict()) t.copy_(source[name]);
         var stage = options.Tapo with { Steps = steps, N = 4, PromptsPerDraw = 4, GroupsPerStep = 4, MaxResponseLength = 128 };
-        var recipe = TapoStage.Recipe(stage, options.Seed);
+        int tapoSeed = seedOption is null ? options.Seed : int.Parse(seedOption, CultureInfo.InvariantCulture);
+        var recipe = TapoStage.Recipe(stage, tapoSeed);
         recipe.Algorithm.MaxDynamicSamplingTries = 20;       // the paper's limit; the quickstart's 4 is for 8 steps
-        torch.manual_seed(options.Seed);
+        torch.manual_seed(tapoSeed);
         var rows = new List<Dictionary<string, object?>>();
-        string path = Path.Combine(output, $"tapo-learning-{precision}.json");
+        string path = Path.Combine(output, seedOption is null ? $"tapo-learning-{precision}.json" : $"tapo-learning-{precision}-seed{tapoSeed}.json");
         void Write() => File.WriteAllText(path, JsonSerializer.Serialize(new Dictionary<string, object?>
         {
-            ["precision"] = precision, ["device"] = device.ToString(), ["gpu"] = device.type == DeviceType.CUDA ? GpuName() : null,
+            ["precision"] = precision, ["seed"] = tapoSeed, ["device"] = device.ToString(), ["gpu"] = device.type == DeviceType.CUDA ? GpuName() : null,
             ["weights"] = dtype.ToString(), ["world"] = quick ? "quick" : "default", ["lr"] = stage.LearningRate, ["n"] = stage.N,
             ["groups_per_step"] = stage.GroupsPerStep, ["temperature"] = stage.Temperature, ["max_response_length"] = stage.MaxResponseLength,
             ["total_seconds"] = clock.Elapsed.TotalSeconds, ["steps"] = rows,

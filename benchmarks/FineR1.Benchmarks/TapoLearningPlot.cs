@@ -5,11 +5,12 @@ namespace FineR1.Benchmarks;
 
 /// <summary>
 /// <c>tapo-learning-plot OUT.png RUN.json…</c>: the generated-rollout reward of each <see cref="TapoLearning"/> run per
-/// step (thin) and its 10-step moving average (thick), one colour per run, on one 0–1 axis (SkiaSharp, 1000×450).
+/// step (thin) and its 10-step moving average (thick), one colour per precision (bf16 red, fp32 blue; several seeds
+/// share it), on one 0–1 axis (SkiaSharp, 1000×450).
 /// </summary>
 public static class TapoLearningPlot
 {
-    private static readonly SKColor[] Colors = [new(0xd6, 0x27, 0x28), new(0x1f, 0x77, 0xb4), new(0x2c, 0xa0, 0x2c)];
+    private static readonly SKColor[] Colors = [new(0xd6, 0x27, 0x28), new(0x1f, 0x77, 0xb4)];
 
     public static void Run(string[] args)
     {
@@ -19,7 +20,10 @@ public static class TapoLearningPlot
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
             var root = doc.RootElement;
             var rewards = root.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("generated_reward").GetDouble()).ToArray();
-            return (Label: $"{root.GetProperty("precision").GetString()} ({root.GetProperty("gpu").GetString() ?? root.GetProperty("device").GetString()})", Rewards: rewards);
+            string precision = root.GetProperty("precision").GetString()!;
+            string seed = root.TryGetProperty("seed", out var v) ? $" seed {v.GetInt32()}" : "";
+            string device = root.GetProperty("gpu").GetString() ?? root.GetProperty("device").GetString()!;
+            return (Label: $"{precision}{seed} ({device})", Precision: precision, Rewards: rewards);
         }).ToList();
 
         const int width = 1000, height = 450;
@@ -46,7 +50,7 @@ public static class TapoLearningPlot
         {
             var values = runs[r].Rewards;
             var smooth = values.Select((_, i) => values.Skip(Math.Max(0, i - 9)).Take(Math.Min(10, i + 1)).Average()).ToArray();
-            var color = Colors[r % Colors.Length];
+            var color = runs[r].Precision == "bf16" ? Colors[0] : Colors[1];
             Line(canvas, plot, values, maxSteps, color.WithAlpha(90), 1);
             Line(canvas, plot, smooth, maxSteps, color, 3);
             using var label = new SKPaint { Color = color, IsAntialias = true };
