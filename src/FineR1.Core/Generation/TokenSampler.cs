@@ -26,6 +26,7 @@ public sealed class TokenSampler : IDisposable
     private readonly Generator? _generator;
     private readonly ulong _seed;
     private long _draws;
+    private Tensor? _positions;   // see PositionsLike
 
     private TokenSampler(ulong seed, Generator? generator)
     {
@@ -46,14 +47,26 @@ public sealed class TokenSampler : IDisposable
     {
         if (_generator is not null) return multinomial(probs, 1, replacement: false, generator: _generator).squeeze(1);
         using var scope = NewDisposeScope();
-        long rows = probs.shape[0], vocab = probs.shape[1];
         long stepKey = unchecked((long)Hash(_seed ^ Hash((ulong)_draws++)));
-        var counter = arange(rows * vocab, ScalarType.Int64, probs.device).view(rows, vocab).add_(stepKey);   // [B, V]
+        var counter = PositionsLike(probs).add(stepKey);                                                      // [B, V]
         var bits = SplitMix64(counter);
         // The top 24 bits as a float32 uniform in (0, 1), then q = -log(u) ~ Exp(1).
         var uniform = ShiftRightLogical(bits, 40).to(ScalarType.Float32).add_(0.5).mul_(1.0 / (1 << 24));
         var exponential = uniform.log_().neg_();
         return probs.to(ScalarType.Float32).div(exponential).argmax(-1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>0 … B·V − 1 as int64 <c>[B, V]</c> on the device of <paramref name="probs"/>, made once per call (shapes stay
+    /// fixed while generating).</summary>
+    private Tensor PositionsLike(Tensor probs)
+    {
+        long rows = probs.shape[0], vocab = probs.shape[1];
+        if (_positions is not null && _positions.shape[0] == rows && _positions.shape[1] == vocab
+            && _positions.device_type == probs.device_type && _positions.device_index == probs.device_index)
+            return _positions;
+        _positions?.Dispose();
+        _positions = arange(rows * vocab, ScalarType.Int64, probs.device).view(rows, vocab).DetachFromDisposeScope();
+        return _positions;
     }
 
     /// <summary>SplitMix64's finaliser on every element (int64 arithmetic wraps as uint64 would).</summary>
@@ -81,5 +94,9 @@ public sealed class TokenSampler : IDisposable
     }
 
     /// <summary>Frees the CPU generator.</summary>
-    public void Dispose() => _generator?.Dispose();
+    public void Dispose()
+    {
+        _generator?.Dispose();
+        _positions?.Dispose();
+    }
 }

@@ -178,7 +178,8 @@ public sealed class FineR1Model : IDisposable
     public GenerationConfig? GenerationConfig { get; init; }
 
     /// <summary>
-    /// Everything <see cref="Load"/> checks before it allocates the model: the folder exists; <c>config.json</c> is
+    /// Everything <see cref="Load(string, ModelLoadOptions, IProgress{ModelLoadProgress}?, CancellationToken)"/> checks
+    /// before it allocates the model: the folder exists; <c>config.json</c> is
     /// valid and agrees with the tokenizer; the tokenizer loads; weights are present; the weights fit in the memory
     /// available on <paramref name="device"/> (see <see cref="ModelMemory.EnsureFits"/>). Command-line tools call it to
     /// refuse bad input before the slow load. Returns the config and tokenizer it read.
